@@ -1,0 +1,136 @@
+import { DuctapeError } from './errors.js';
+import type { Transport } from './transport.js';
+import type {
+  CreateSecretInput,
+  ListSecretsResponse,
+  Secret,
+  SecretWithValue,
+  UpdateSecretInput,
+} from './types.js';
+
+const path = (key: string): string => `/v1/secrets/${encodeURIComponent(key)}`;
+
+/** Create, read, update, revoke and delete the secrets of your workspace. */
+export class SecretsClient {
+  private readonly transport: Transport;
+
+  /** @internal Use `new Ductape(...).secrets`. */
+  constructor(transport: Transport) {
+    this.transport = transport;
+  }
+
+  /**
+   * Creates a secret; its value is encrypted by the server. Needs the developer role.
+   * Throws with `response.status` 409 when the key already exists in the workspace.
+   *
+   * @example
+   * const secret = await ductape.secrets.create({
+   *   key: 'STRIPE_API_KEY',
+   *   value: 'sk_live_51ABC123...',
+   *   scope: ['stripe_payments'],
+   *   envs: ['prd'],
+   * });
+   * console.log('Secret created:', secret.key);
+   */
+  create(input: CreateSecretInput): Promise<Secret> {
+    return this.transport.request<Secret>('POST', '/v1/secrets', input);
+  }
+
+  /**
+   * Lists every secret of the workspace: metadata only, never the values. Any role.
+   *
+   * @example
+   * const secrets = await ductape.secrets.fetchAll();
+   * secrets.forEach((s) => console.log(`${s.key}: ${s.description || 'No description'}`));
+   */
+  async fetchAll(): Promise<Secret[]> {
+    const answer = await this.transport.request<ListSecretsResponse>('GET', '/v1/secrets');
+    return answer.secrets;
+  }
+
+  /**
+   * Same as {@link SecretsClient.fetchAll}.
+   *
+   * @example
+   * const keys = (await ductape.secrets.list()).map((s) => s.key);
+   */
+  list(): Promise<Secret[]> {
+    return this.fetchAll();
+  }
+
+  /**
+   * Reads one secret with its decrypted value. Needs the developer role. A revoked or
+   * expired secret is refused with status 410 (`SECRET_REVOKED` / `SECRET_EXPIRED`).
+   *
+   * @example
+   * const secret = await ductape.secrets.fetch('STRIPE_API_KEY');
+   * console.log('Value:', secret.value);
+   */
+  fetch(key: string): Promise<SecretWithValue> {
+    return this.transport.request<SecretWithValue>('GET', path(key));
+  }
+
+  /**
+   * Whether a secret with this key exists in the workspace (revoked and expired ones too).
+   *
+   * @example
+   * if (!(await ductape.secrets.exists('SENDGRID_KEY'))) console.log('not set up yet');
+   */
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.transport.request<Secret>('GET', `${path(key)}/metadata`);
+      return true;
+    } catch (error) {
+      if (error instanceof DuctapeError && error.code === 'SECRET_NOT_FOUND') return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Changes a secret's value and/or metadata. Fields left out keep their current value;
+   * a new value is re-encrypted and starts a new version. Needs the developer role.
+   *
+   * @example
+   * const updated = await ductape.secrets.update('STRIPE_API_KEY', {
+   *   value: 'sk_live_51NEW_KEY...',
+   *   expires_at: Math.floor(Date.now() / 1000) + 180 * 24 * 60 * 60,
+   * });
+   */
+  update(key: string, patch: UpdateSecretInput): Promise<Secret> {
+    return this.transport.request<Secret>('PATCH', path(key), patch);
+  }
+
+  /**
+   * Deletes a secret permanently and returns true. Needs the admin role.
+   *
+   * @example
+   * if (await ductape.secrets.delete('OLD_API_KEY')) console.log('Secret successfully deleted');
+   */
+  async delete(key: string): Promise<boolean> {
+    const answer = await this.transport.request<{ deleted: boolean }>('DELETE', path(key));
+    return answer.deleted;
+  }
+
+  /**
+   * Revokes a secret: it stays listed but cannot be fetched or used until restored.
+   * Returns true. Needs the admin role.
+   *
+   * @example
+   * if (await ductape.secrets.revoke('COMPROMISED_KEY')) console.log('Secret has been revoked');
+   */
+  async revoke(key: string): Promise<boolean> {
+    const answer = await this.transport.request<Secret>('POST', `${path(key)}/revoke`);
+    return answer.status === 'revoked';
+  }
+
+  /**
+   * Undoes a revoke, making the secret usable again. Returns true. Needs the admin role.
+   *
+   * @example
+   * await ductape.secrets.restore('COMPROMISED_KEY');
+   */
+  async restore(key: string): Promise<boolean> {
+    const answer = await this.transport.request<Secret>('POST', `${path(key)}/restore`);
+    return answer.revoked_at === null;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Operator commands act directly on the configured store, like a database's admin tool:
+ * same environment variables as the server (DUCTAPE_DATA_DIR, DUCTAPE_MASTER_KEY...).
+ */
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { openRuntime, type Runtime } from '../runtime.js';
+import { parse, role as roleSchema, workspaceName } from '../http/schemas.js';
+import { CliError, info, printJson } from './output.js';
+
+async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const runtime = await openRuntime(config, {
+    warn: (_obj: unknown, message?: string) => info(`warning: ${message ?? ''}`),
+    info: () => undefined,
+  } as never);
+  try {
+    return await work(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
+
+function showCredentials(title: string, fields: Record<string, string>, json: boolean): void {
+  if (json) {
+    printJson(fields);
+    return;
+  }
+  process.stdout.write(`${title}\n\n`);
+  for (const [name, value] of Object.entries(fields)) process.stdout.write(`  ${name.padEnd(13)} ${value}\n`);
+  process.stdout.write(
+    '\nThe private key is shown only this once and cannot be recovered: store it in a password manager now.\n',
+  );
+}
+
+export function registerOperatorCommands(program: Command): void {
+  const workspace = program
+    .command('workspace')
+    .description('Manage workspaces (operator: acts on the store directly)');
+  workspace
+    .command('create')
+    .description("Create a workspace and its owner; prints the owner's credentials once")
+    .requiredOption('--name <name>', 'the workspace name')
+    .option('--json', 'print {"workspace_id", "user_id", "private_key"} as JSON')
+    .action(async (options: { name: string; json?: boolean }) => {
+      const name = parse(workspaceName, options.name, '--name');
+      const created = await withRuntime((rt) => rt.identity.createWorkspace(name));
+      showCredentials(
+        `Created workspace '${name}' and its owner.`,
+        { workspace_id: created.workspace_id, user_id: created.user_id, private_key: created.private_key },
+        options.json === true,
+      );
+    });
+
+  const user = program.command('user').description('Manage users (operator: acts on the store directly)');
+  user
+    .command('create')
+    .description("Add a user to a workspace; prints the user's private key once")
+    .requiredOption('--workspace <id>', 'the workspace id')
+    .requiredOption('--role <role>', 'owner, admin, developer or viewer')
+    .option('--json', 'print {"user_id", "private_key"} as JSON')
+    .action(async (options: { workspace: string; role: string; json?: boolean }) => {
+      let role;
+      try {
+        role = roleSchema.parse(options.role);
+      } catch {
+        throw new CliError(
+          `--role: must be one of owner, admin, developer, viewer (got '${options.role}')`,
+          2,
+        );
+      }
+      const created = await withRuntime((rt) => rt.identity.createUser(options.workspace, role));
+      showCredentials(
+        `Created ${role} user in workspace ${options.workspace}.`,
+        options.json === true
+          ? { user_id: created.user_id, private_key: created.private_key }
+          : {
+              workspace_id: created.workspace_id,
+              user_id: created.user_id,
+              private_key: created.private_key,
+            },
+        options.json === true,
+      );
+    });
+}

@@ -1,0 +1,72 @@
+/**
+ * The only module that reads process.env. Everything is parsed once, validated, and frozen;
+ * a bad value stops the start with a message naming the variable.
+ */
+import { resolve } from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** Absolute path of the folder holding the SQLite database (and the generated key file). */
+  readonly dataDir: string;
+  /** Base64 of the 32-byte master key, when given in the environment. */
+  readonly masterKey: string | undefined;
+  readonly logLevel: LogLevel;
+  /** Lifetime of the access tokens issued by `POST /v1/auth/token`, in seconds. */
+  readonly accessTokenTtlSeconds: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) {
+    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got '${raw}'`);
+  }
+  const value = Number(raw.trim());
+  if (value < min || value > max) {
+    throw new ConfigError(name, `must be from ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+/** Parses the configuration from an environment (process.env by default). */
+export function loadConfig(env: Env = process.env): Config {
+  const host = env.HOST?.trim() || '127.0.0.1';
+  const logLevel = (env.LOG_LEVEL?.trim() || 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
+  }
+  const masterKey = env.DUCTAPE_MASTER_KEY?.trim() || undefined;
+  if (masterKey !== undefined) {
+    const bytes = Buffer.from(masterKey, 'base64');
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(masterKey) || bytes.length !== 32) {
+      throw new ConfigError(
+        'DUCTAPE_MASTER_KEY',
+        'must be the base64 encoding of exactly 32 random bytes (e.g. `openssl rand -base64 32`)',
+      );
+    }
+  }
+  return Object.freeze({
+    port: integer(env, 'PORT', 8080, 0, 65535),
+    host,
+    dataDir: resolve(env.DUCTAPE_DATA_DIR?.trim() || './data'),
+    masterKey,
+    logLevel,
+    accessTokenTtlSeconds: integer(env, 'DUCTAPE_ACCESS_TOKEN_TTL', 900, 5, 86_400),
+  });
+}

@@ -1,0 +1,48 @@
+/**
+ * Turns every error into the JSON body `{ code, message, field? }`. Errors the service raised
+ * on purpose keep their message; Fastify's own 4xx get a fixed message of ours (a parser's
+ * message can quote the body, and the body may hold a value); anything else is a plain 500
+ * that reveals nothing, logged with its stack for the operator.
+ */
+import type { ErrorBody, ErrorCode } from '@ductape/sdk';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, HTTP_STATUS } from '../errors.js';
+
+const FASTIFY_ERRORS: Record<string, [ErrorCode, string]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: ['PAYLOAD_TOO_LARGE', 'Request body is too large'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['INVALID_JSON', 'Request body is empty; send a JSON object'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['INVALID_JSON', 'Content-Length does not match the request body'],
+};
+
+export function toErrorBody(error: unknown): { status: number; body: ErrorBody; internal: boolean } {
+  if (error instanceof AppError) {
+    const body: ErrorBody = { code: error.code, message: error.message };
+    if (error.field !== undefined) body.field = error.field;
+    return { status: error.status, body, internal: error.status >= 500 };
+  }
+  const fastifyError = error as Partial<FastifyError>;
+  const known = fastifyError.code ? FASTIFY_ERRORS[fastifyError.code] : undefined;
+  if (known) {
+    return { status: HTTP_STATUS[known[0]], body: { code: known[0], message: known[1] }, internal: false };
+  }
+  const status = fastifyError.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return {
+      status: 400,
+      body: { code: 'VALIDATION_ERROR', message: 'The request could not be read' },
+      internal: false,
+    };
+  }
+  return {
+    status: 500,
+    body: { code: 'INTERNAL_ERROR', message: 'Internal server error' },
+    internal: true,
+  };
+}
+
+export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const { status, body, internal } = toErrorBody(error);
+  if (internal) request.log.error({ err: error }, 'request failed');
+  void reply.code(status).send(body);
+}

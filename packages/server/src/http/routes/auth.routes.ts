@@ -1,0 +1,10 @@
+import type { FastifyInstance } from 'fastify';
+import type { IdentityService } from '../../services/identity.service.js';
+import { parse, tokenBody } from '../schemas.js';
+
+export function registerAuthRoutes(app: FastifyInstance, identity: IdentityService): void {
+  /** Exchanges (workspace_id, user_id, private_key) for a short-lived access token. */
+  app.post('/v1/auth/token', async (request) =>
+    identity.issueToken(parse(tokenBody, request.body, 'request body')),
+  );
+}

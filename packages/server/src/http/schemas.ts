@@ -1,0 +1,143 @@
+/**
+ * Every input's schema, defined once and bounded: lengths, counts and formats. A failure
+ * becomes a 400 whose message names the field; unknown fields are refused, not dropped.
+ */
+import { ROLES, TOKEN_TYPES } from '@ductape/sdk';
+import { z } from 'zod';
+import { AppError } from '../errors.js';
+
+export const LIMITS = {
+  keyLength: 128,
+  valueBytes: 64 * 1024,
+  descriptionLength: 1024,
+  tagCount: 100,
+  tagLength: 64,
+  workspaceNameLength: 100,
+} as const;
+
+const KEY_RULE = `1-${LIMITS.keyLength} characters of A-Z a-z 0-9 _ - . (case-sensitive)`;
+export const secretKey = z
+  .string({ error: `must be a string of ${KEY_RULE}` })
+  .regex(new RegExp(`^[A-Za-z0-9_.-]{1,${LIMITS.keyLength}}$`), { error: `must be ${KEY_RULE}` })
+  // "." and ".." are path segments to every URL parser: they could never be addressed.
+  .refine((k) => k !== '.' && k !== '..', { error: `must not be '.' or '..'` });
+
+const value = z
+  .string({ error: 'must be a string' })
+  .min(1, { error: 'must not be empty' })
+  .refine((v) => v.isWellFormed(), { error: 'must be valid Unicode text (it has an unpaired surrogate)' })
+  .refine((v) => Buffer.byteLength(v, 'utf8') <= LIMITS.valueBytes, {
+    error: `must be at most ${LIMITS.valueBytes} bytes (64 KiB) of UTF-8`,
+  });
+
+const description = z
+  .string({ error: 'must be a string or null' })
+  .max(LIMITS.descriptionLength, { error: `must be at most ${LIMITS.descriptionLength} characters` })
+  .refine((v) => v.isWellFormed(), { error: 'must be valid Unicode text' })
+  .nullable();
+
+const tokenType = z
+  .enum(TOKEN_TYPES, { error: `must be one of ${TOKEN_TYPES.join(', ')}, or null` })
+  .nullable();
+
+const SLUG_RULE = `lower-case slugs: 1-${LIMITS.tagLength} characters of a-z 0-9 _ - ., starting with a letter or digit`;
+const slugList = z
+  .array(
+    z
+      .string({ error: `must be a string (${SLUG_RULE})` })
+      .regex(new RegExp(`^[a-z0-9][a-z0-9_.-]{0,${LIMITS.tagLength - 1}}$`), {
+        error: `must be one of the ${SLUG_RULE}`,
+      }),
+    { error: 'must be an array of strings' },
+  )
+  .max(LIMITS.tagCount, { error: `must have at most ${LIMITS.tagCount} entries` })
+  .transform((list) => [...new Set(list)]);
+
+/** Year 9999: far enough for any expiry, small enough for every date library. */
+const MAX_UNIX_SECONDS = 253_402_300_799;
+const expiresAt = z
+  .number({ error: 'must be a unix timestamp in seconds (a positive integer) or null' })
+  .int({ error: 'must be a whole number of seconds' })
+  .positive({ error: 'must be a positive unix timestamp in seconds' })
+  .max(MAX_UNIX_SECONDS, { error: 'must be before the year 10000 (unix seconds, not milliseconds)' })
+  .nullable();
+
+export const createSecretBody = z.strictObject({
+  key: secretKey,
+  value,
+  description: description.optional(),
+  token_type: tokenType.optional(),
+  scope: slugList.optional(),
+  envs: slugList.optional(),
+  expires_at: expiresAt.optional(),
+});
+
+export const updateSecretBody = z.strictObject({
+  value: value.optional(),
+  description: description.optional(),
+  token_type: tokenType.optional(),
+  scope: slugList.optional(),
+  envs: slugList.optional(),
+  expires_at: expiresAt.optional(),
+});
+
+const id = (name: string) =>
+  z
+    .string({ error: `must be a string` })
+    .min(1, { error: `is required` })
+    .max(64, { error: `is not a valid ${name}` });
+
+export const tokenBody = z.strictObject({
+  workspace_id: id('workspace id'),
+  user_id: id('user id'),
+  private_key: z
+    .string({ error: 'must be a string' })
+    .min(1, { error: 'is required' })
+    .max(256, { error: 'is not a valid private key' }),
+});
+
+export const keyParams = z.strictObject({ key: secretKey });
+
+export const workspaceName = z
+  .string()
+  .trim()
+  .min(1, { error: 'must not be empty' })
+  .max(LIMITS.workspaceNameLength, { error: `must be at most ${LIMITS.workspaceNameLength} characters` });
+
+export const role = z.enum(ROLES, { error: `must be one of ${ROLES.join(', ')}` });
+
+function fieldOf(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    out += typeof part === 'number' ? `[${part}]` : out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out;
+}
+
+/**
+ * Validates `data` against `schema`; throws a 400 naming the first field at fault.
+ * `where` says what is being validated ("request body", "path") for errors at the top.
+ */
+export function parse<S extends z.ZodType>(schema: S, data: unknown, where: string): z.output<S> {
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0] as z.core.$ZodIssue;
+  if (issue.code === 'unrecognized_keys') {
+    const field = fieldOf([...issue.path, issue.keys[0] as string]);
+    return fail(`${field}: unknown field (allowed: ${allowedFields(schema).join(', ')})`, field);
+  }
+  const field = fieldOf(issue.path);
+  if (field === '') {
+    return fail(`${where} must be a JSON object`, undefined);
+  }
+  return fail(`${field}: ${issue.message}`, field);
+}
+
+function fail(message: string, field: string | undefined): never {
+  throw new AppError('VALIDATION_ERROR', message, field);
+}
+
+function allowedFields(schema: z.ZodType): string[] {
+  const shape = (schema as unknown as { shape?: Record<string, unknown> }).shape;
+  return shape ? Object.keys(shape) : [];
+}

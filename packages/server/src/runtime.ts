@@ -1,0 +1,53 @@
+/**
+ * Opens the configured store and keys and wires the services: the part of start-up shared
+ * by the server (main.ts) and the operator commands, which act on the store directly.
+ */
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { loadMasterKey } from './crypto/key-provider.js';
+import { Keyring } from './crypto/keyring.js';
+import { createIdentityService, loadSigningKey, type IdentityService } from './services/identity.service.js';
+import { createSecretsService, type SecretsService } from './services/secrets.service.js';
+import { SqliteStore } from './store/backends/sqlite/index.js';
+import type { Store } from './store/types.js';
+
+export interface Runtime {
+  config: Config;
+  store: Store;
+  keyring: Keyring;
+  identity: IdentityService;
+  secrets: SecretsService;
+  close(): Promise<void>;
+}
+
+export async function openRuntime(config: Config, log?: Pick<Logger, 'warn' | 'info'>): Promise<Runtime> {
+  const loaded = loadMasterKey(config);
+  if (loaded.generatedFile) {
+    log?.warn(
+      { file: loaded.generatedFile },
+      'Generated a new master key. Back it up and, in production, keep it apart from the database ' +
+        '(set DUCTAPE_MASTER_KEY instead): whoever has both can read every secret, and without it nothing can be read.',
+    );
+  }
+  const store = new SqliteStore(config.dataDir);
+  try {
+    const signingKey = await loadSigningKey(store, loaded.masterKey);
+    const keyring = new Keyring(loaded.masterKey, store);
+    return {
+      config,
+      store,
+      keyring,
+      identity: createIdentityService({
+        store,
+        keyring,
+        signingKey,
+        accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+      }),
+      secrets: createSecretsService({ store, keyring }),
+      close: () => store.close(),
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * Workspaces, users and sign-in: private keys in, short-lived access tokens out, and the
+ * principal behind every bearer token.
+ */
+import type { Role, TokenRequest, TokenResponse, WhoAmI } from '@ductape/sdk';
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { signAccessToken, verifyAccessToken } from '../crypto/access-token.js';
+import { generatePrivateKey, hashCredential, verifyCredential } from '../crypto/credentials.js';
+import { toKeyObject, unwrapServerKey, wrapServerKey } from '../crypto/envelope.js';
+import { KeyMismatchError, type Keyring } from '../crypto/keyring.js';
+import type { MasterKey } from '../crypto/key-provider.js';
+import { AppError } from '../errors.js';
+import { newId } from '../ids.js';
+import type { Store } from '../store/types.js';
+
+/** The authenticated caller of a request. */
+export interface Principal {
+  workspaceId: string;
+  userId: string;
+  role: Role;
+}
+
+export interface NewCredentials {
+  workspace_id: string;
+  user_id: string;
+  private_key: string;
+}
+
+const SIGNING_KEY_NAME = 'access-token-signing';
+
+/**
+ * Loads the token signing key from the store, creating it on the very first start. This is
+ * also where a wrong master key is caught: it cannot unwrap what the right one wrapped.
+ */
+export async function loadSigningKey(
+  store: Pick<Store, 'getServerKey' | 'putServerKeyOnce'>,
+  master: MasterKey,
+): Promise<KeyObject> {
+  let row = await store.getServerKey(SIGNING_KEY_NAME);
+  if (!row) {
+    const raw = randomBytes(32);
+    row = await store.putServerKeyOnce({
+      name: SIGNING_KEY_NAME,
+      kekId: master.id,
+      wrapped: wrapServerKey(master.key, SIGNING_KEY_NAME, raw),
+    });
+  }
+  if (row.kekId !== master.id) {
+    throw new KeyMismatchError(
+      `the master key does not match this database: its data was sealed by master key ${row.kekId}, ` +
+        `this server was given master key ${master.id}. Set DUCTAPE_MASTER_KEY (or the data dir's master.key) to the key this database was created with.`,
+    );
+  }
+  try {
+    return toKeyObject(unwrapServerKey(master.key, SIGNING_KEY_NAME, row.wrapped));
+  } catch {
+    throw new KeyMismatchError(
+      "the master key does not open this database's keys (id matches but the data is damaged)",
+    );
+  }
+}
+
+export interface IdentityDeps {
+  store: Pick<Store, 'createWorkspace' | 'getWorkspace' | 'insertUser' | 'getUser'>;
+  keyring: Pick<Keyring, 'newWorkspaceKey'>;
+  signingKey: KeyObject;
+  accessTokenTtlSeconds: number;
+}
+
+export type IdentityService = ReturnType<typeof createIdentityService>;
+
+const invalidCredentials = (): AppError =>
+  new AppError('INVALID_CREDENTIALS', 'Invalid workspace_id, user_id or private_key');
+
+export function createIdentityService(deps: IdentityDeps) {
+  const { store, keyring, signingKey, accessTokenTtlSeconds } = deps;
+
+  return {
+    /** Creates a workspace, its first data key and its owner. Returns the owner's key, once. */
+    async createWorkspace(name: string): Promise<NewCredentials> {
+      const now = Date.now();
+      const workspaceId = newId();
+      const privateKey = generatePrivateKey();
+      const owner = {
+        id: newId(),
+        workspaceId,
+        role: 'owner' as const,
+        keyHash: hashCredential(privateKey),
+        keyGeneration: 1,
+        createdAt: now,
+        removedAt: null,
+      };
+      await store.createWorkspace(
+        { id: workspaceId, name, createdAt: now },
+        keyring.newWorkspaceKey(workspaceId),
+        owner,
+      );
+      return { workspace_id: workspaceId, user_id: owner.id, private_key: privateKey };
+    },
+
+    /** Adds a user to a workspace. Returns the user's key, once. */
+    async createUser(workspaceId: string, role: Role): Promise<NewCredentials> {
+      if (!(await store.getWorkspace(workspaceId))) {
+        throw new AppError('VALIDATION_ERROR', `workspace '${workspaceId}' does not exist`, 'workspace');
+      }
+      const privateKey = generatePrivateKey();
+      const user = {
+        id: newId(),
+        workspaceId,
+        role,
+        keyHash: hashCredential(privateKey),
+        keyGeneration: 1,
+        createdAt: Date.now(),
+        removedAt: null,
+      };
+      await store.insertUser(user);
+      return { workspace_id: workspaceId, user_id: user.id, private_key: privateKey };
+    },
+
+    /** Exchanges a private key for an access token. Every failure looks the same: 401. */
+    async issueToken(request: TokenRequest): Promise<TokenResponse> {
+      const user = await store.getUser(request.user_id);
+      const keyMatches = verifyCredential(request.private_key, user?.keyHash);
+      if (!user || !keyMatches || user.workspaceId !== request.workspace_id || user.removedAt !== null) {
+        throw invalidCredentials();
+      }
+      const iat = Math.floor(Date.now() / 1000);
+      const exp = iat + accessTokenTtlSeconds;
+      return {
+        access_token: signAccessToken(signingKey, {
+          w: user.workspaceId,
+          u: user.id,
+          g: user.keyGeneration,
+          iat,
+          exp,
+        }),
+        token_type: 'Bearer',
+        expires_in: accessTokenTtlSeconds,
+        expires_at: exp,
+        workspace_id: user.workspaceId,
+        user_id: user.id,
+        role: user.role,
+      };
+    },
+
+    /** The principal behind an `Authorization` header; throws 401 when there is none. */
+    async authenticate(authorization: string | undefined): Promise<Principal> {
+      if (!authorization) {
+        throw new AppError(
+          'UNAUTHENTICATED',
+          'Missing Authorization header: send "Authorization: Bearer <access token>" (get one from POST /v1/auth/token)',
+        );
+      }
+      const match = /^Bearer ([A-Za-z0-9_.-]{1,2048})$/.exec(authorization);
+      if (!match) {
+        throw new AppError('TOKEN_INVALID', 'Authorization header must be "Bearer <access token>"');
+      }
+      const result = verifyAccessToken(signingKey, match[1] as string, Math.floor(Date.now() / 1000));
+      if (!result.ok) {
+        throw result.reason === 'expired'
+          ? new AppError('TOKEN_EXPIRED', 'Access token has expired; sign in again')
+          : new AppError('TOKEN_INVALID', 'Access token is not valid');
+      }
+      const { claims } = result;
+      const user = await store.getUser(claims.u);
+      if (
+        !user ||
+        user.workspaceId !== claims.w ||
+        user.removedAt !== null ||
+        user.keyGeneration !== claims.g
+      ) {
+        throw new AppError('TOKEN_INVALID', 'Access token is no longer valid; sign in again');
+      }
+      return { workspaceId: user.workspaceId, userId: user.id, role: user.role };
+    },
+
+    async whoami(principal: Principal): Promise<WhoAmI> {
+      const workspace = await store.getWorkspace(principal.workspaceId);
+      return {
+        workspace_id: principal.workspaceId,
+        workspace_name: workspace?.name ?? '',
+        user_id: principal.userId,
+        role: principal.role,
+      };
+    },
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * SQLite schema, as numbered migrations. Append only: never edit a released migration.
+ * Times are unix milliseconds except `expires_at` (unix seconds, as on the wire).
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'core',
+    sql: `
+      CREATE TABLE server_keys (
+        name     TEXT PRIMARY KEY,
+        kek_id   TEXT NOT NULL,
+        wrapped  BLOB NOT NULL
+      ) STRICT;
+
+      CREATE TABLE workspaces (
+        id          TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE workspace_keys (
+        workspace_id  TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        version       INTEGER NOT NULL,
+        kek_id        TEXT NOT NULL,
+        wrapped       BLOB NOT NULL,
+        created_at    INTEGER NOT NULL,
+        PRIMARY KEY (workspace_id, version)
+      ) STRICT;
+
+      CREATE TABLE users (
+        id              TEXT PRIMARY KEY,
+        workspace_id    TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        role            TEXT NOT NULL CHECK (role IN ('viewer','developer','admin','owner')),
+        key_hash        BLOB NOT NULL,
+        key_generation  INTEGER NOT NULL DEFAULT 1,
+        created_at      INTEGER NOT NULL,
+        removed_at      INTEGER
+      ) STRICT;
+      CREATE INDEX users_workspace ON users(workspace_id);
+
+      CREATE TABLE secrets (
+        id            TEXT PRIMARY KEY,
+        workspace_id  TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        key           TEXT NOT NULL,
+        description   TEXT,
+        token_type    TEXT,
+        scope         TEXT NOT NULL,
+        envs          TEXT NOT NULL,
+        expires_at    INTEGER,
+        revoked_at    INTEGER,
+        version       INTEGER NOT NULL,
+        sealed        BLOB NOT NULL,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        UNIQUE (workspace_id, key)
+      ) STRICT;
+    `,
+  },
+];

@@ -1,0 +1,108 @@
+/**
+ * The Store: everything the services need from a database, and nothing database-specific.
+ *
+ * Invariants every backend keeps:
+ * - a secret's value is only ever stored sealed (`sealed`), never in the clear;
+ * - (workspace_id, key) is unique, also under concurrent inserts: the loser gets
+ *   `DuplicateKeyError`;
+ * - `updateSecret` applies only when the row still has the expected version, so concurrent
+ *   writers cannot interleave a value and its version;
+ * - every lookup of a secret is scoped by workspace id.
+ */
+import type { Role, TokenType } from '@ductape/sdk';
+import type { WrappedDataKey, WrappedKeySource } from '../crypto/keyring.js';
+
+export interface WorkspaceRow {
+  id: string;
+  name: string;
+  /** unix milliseconds */
+  createdAt: number;
+}
+
+export interface UserRow {
+  id: string;
+  workspaceId: string;
+  role: Role;
+  /** SHA-256 of the private key */
+  keyHash: Buffer;
+  keyGeneration: number;
+  createdAt: number;
+  removedAt: number | null;
+}
+
+export interface SecretMeta {
+  id: string;
+  workspaceId: string;
+  key: string;
+  description: string | null;
+  tokenType: TokenType | null;
+  scope: string[];
+  envs: string[];
+  /** unix seconds */
+  expiresAt: number | null;
+  /** unix milliseconds */
+  revokedAt: number | null;
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface SecretRow extends SecretMeta {
+  sealed: Buffer;
+}
+
+/** Fields an update may change; `updatedAt` always moves. */
+export type SecretChanges = Partial<
+  Pick<
+    SecretRow,
+    'description' | 'tokenType' | 'scope' | 'envs' | 'expiresAt' | 'revokedAt' | 'version' | 'sealed'
+  >
+> & { updatedAt: number };
+
+export interface ServerKeyRow {
+  name: string;
+  kekId: string;
+  wrapped: Buffer;
+}
+
+export class DuplicateKeyError extends Error {
+  constructor() {
+    super('a secret with this key already exists in the workspace');
+    this.name = 'DuplicateKeyError';
+  }
+}
+
+export interface Store extends WrappedKeySource {
+  readonly backend: 'sqlite';
+  close(): Promise<void>;
+  /** Resolves when the store can serve queries; rejects otherwise. */
+  ping(): Promise<void>;
+
+  getServerKey(name: string): Promise<ServerKeyRow | undefined>;
+  /** Inserts unless one of that name exists; returns the row that is stored afterwards. */
+  putServerKeyOnce(row: ServerKeyRow): Promise<ServerKeyRow>;
+
+  /** Creates a workspace with its first data key and its owner, atomically. */
+  createWorkspace(workspace: WorkspaceRow, dataKey: WrappedDataKey, owner: UserRow): Promise<void>;
+  getWorkspace(id: string): Promise<WorkspaceRow | undefined>;
+
+  insertUser(user: UserRow): Promise<void>;
+  getUser(id: string): Promise<UserRow | undefined>;
+
+  /** Throws `DuplicateKeyError` when the key exists in the workspace. */
+  insertSecret(row: SecretRow): Promise<void>;
+  getSecret(workspaceId: string, key: string): Promise<SecretRow | undefined>;
+  getSecretMeta(workspaceId: string, key: string): Promise<SecretMeta | undefined>;
+  /** Metadata of every secret of a workspace, ordered by key. */
+  listSecrets(workspaceId: string): Promise<SecretMeta[]>;
+  /** Applies `changes` if the row still has `expectedVersion`; false when it does not (or is gone). */
+  updateSecret(
+    workspaceId: string,
+    id: string,
+    expectedVersion: number,
+    changes: SecretChanges,
+  ): Promise<boolean>;
+  deleteSecret(workspaceId: string, key: string): Promise<boolean>;
+}
+
+export type { WrappedDataKey };
