@@ -139,11 +139,16 @@ export class SqliteStore implements Store {
     const fresh = !existsSync(this.file);
     this.db = new Database(this.file);
     if (fresh) chmodSync(this.file, 0o600);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    migrateSqlite(this.db);
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.pragma('busy_timeout = 5000');
+      migrateSqlite(this.db);
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
     const db = this.db;
     this.stmt = {
       ping: db.prepare('SELECT 1'),

@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('configuration', () => {
+  it('has defaults that start a laptop server', () => {
+    const config = loadConfig({});
+    assert.equal(config.port, 8080);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.dataDir, resolve('./data'));
+    assert.equal(config.masterKey, undefined);
+    assert.ok(Object.isFrozen(config));
+  });
+
+  it('reads every variable', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const config = loadConfig({
+      PORT: '9000',
+      HOST: '0.0.0.0',
+      DUCTAPE_DATA_DIR: '/tmp/x',
+      DUCTAPE_MASTER_KEY: key,
+      DUCTAPE_ACCESS_TOKEN_TTL: '60',
+      LOG_LEVEL: 'warn',
+    });
+    assert.deepEqual(
+      [
+        config.port,
+        config.host,
+        config.dataDir,
+        config.masterKey,
+        config.accessTokenTtlSeconds,
+        config.logLevel,
+      ],
+      [9000, '0.0.0.0', '/tmp/x', key, 60, 'warn'],
+    );
+  });
+
+  for (const [variable, value] of [
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['DUCTAPE_MASTER_KEY', 'c2hvcnQ='],
+    ['DUCTAPE_MASTER_KEY', 'not base64 at all!'],
+    ['DUCTAPE_ACCESS_TOKEN_TTL', '1'],
+    ['LOG_LEVEL', 'loud'],
+  ] as const) {
+    it(`refuses ${variable}=${value} with a message naming the variable`, () => {
+      assert.throws(
+        () => loadConfig({ [variable]: value }),
+        (error: unknown) =>
+          error instanceof ConfigError && error.variable === variable && error.message.startsWith(variable),
+      );
+    });
+  }
+});
