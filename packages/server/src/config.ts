@@ -17,6 +17,16 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Lifetime of the access tokens issued by `POST /v1/auth/token`, in seconds. */
   readonly accessTokenTtlSeconds: number;
+  /** Set when `DATABASE_URL` selects PostgreSQL; otherwise the embedded SQLite store is used. */
+  readonly postgres: PostgresConfig | undefined;
+}
+
+export interface PostgresConfig {
+  readonly url: string;
+  /** Schema holding the tables (`DUCTAPE_PG_SCHEMA`, default `public`). */
+  readonly schema: string;
+  /** Connections per server node (`DUCTAPE_PG_POOL_SIZE`, default 10). */
+  readonly poolSize: number;
 }
 
 export class ConfigError extends Error {
@@ -61,7 +71,33 @@ export function loadConfig(env: Env = process.env): Config {
       );
     }
   }
+  let postgres: PostgresConfig | undefined;
+  const databaseUrl = env.DATABASE_URL?.trim();
+  if (databaseUrl) {
+    if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
+      throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// connection URL');
+    }
+    const schema = env.DUCTAPE_PG_SCHEMA?.trim() || 'public';
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+      throw new ConfigError(
+        'DUCTAPE_PG_SCHEMA',
+        'must be a lower-case identifier: a-z, 0-9 and _, at most 63',
+      );
+    }
+    if (masterKey === undefined) {
+      throw new ConfigError(
+        'DUCTAPE_MASTER_KEY',
+        "is required with DATABASE_URL: every server node must be given the same master key (a key file in one node's data dir cannot be shared)",
+      );
+    }
+    postgres = Object.freeze({
+      url: databaseUrl,
+      schema,
+      poolSize: integer(env, 'DUCTAPE_PG_POOL_SIZE', 10, 1, 1000),
+    });
+  }
   return Object.freeze({
+    postgres,
     port: integer(env, 'PORT', 8080, 0, 65535),
     host,
     dataDir: resolve(env.DUCTAPE_DATA_DIR?.trim() || './data'),

@@ -8,7 +8,6 @@ import { loadMasterKey } from './crypto/key-provider.js';
 import { Keyring } from './crypto/keyring.js';
 import { createIdentityService, loadSigningKey, type IdentityService } from './services/identity.service.js';
 import { createSecretsService, type SecretsService } from './services/secrets.service.js';
-import { SqliteStore } from './store/backends/sqlite/index.js';
 import type { Store } from './store/types.js';
 
 export interface Runtime {
@@ -29,7 +28,7 @@ export async function openRuntime(config: Config, log?: Pick<Logger, 'warn' | 'i
         '(set DUCTAPE_MASTER_KEY instead): whoever has both can read every secret, and without it nothing can be read.',
     );
   }
-  const store = new SqliteStore(config.dataDir);
+  const store = await openStore(config, log);
   try {
     const signingKey = await loadSigningKey(store, loaded.masterKey);
     const keyring = new Keyring(loaded.masterKey, store);
@@ -50,4 +49,19 @@ export async function openRuntime(config: Config, log?: Pick<Logger, 'warn' | 'i
     await store.close();
     throw error;
   }
+}
+
+/** The configured store: PostgreSQL when DATABASE_URL is set, else SQLite in the data dir. */
+export async function openStore(config: Config, log?: Pick<Logger, 'warn'>): Promise<Store> {
+  // Imported on demand: a node on PostgreSQL never loads the SQLite driver, and back.
+  if (config.postgres) {
+    const { PostgresStore } = await import('./store/backends/postgres/index.js');
+    return PostgresStore.open({
+      ...config.postgres,
+      onIdleError: (error) =>
+        log?.warn({ err: error }, 'a pooled database connection failed; it will be replaced'),
+    });
+  }
+  const { SqliteStore } = await import('./store/backends/sqlite/index.js');
+  return new SqliteStore(config.dataDir);
 }

@@ -72,8 +72,21 @@ export class DuplicateKeyError extends Error {
   }
 }
 
+/**
+ * The database cannot be reached right now (down, restarting, connections cut). Requests
+ * fail fast with 503 and the store recovers by itself when the database is back.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(cause?: unknown) {
+    super('the database is unavailable', { cause });
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+export type StoreBackend = 'sqlite' | 'postgres';
+
 export interface Store extends WrappedKeySource {
-  readonly backend: 'sqlite';
+  readonly backend: StoreBackend;
   close(): Promise<void>;
   /** Resolves when the store can serve queries; rejects otherwise. */
   ping(): Promise<void>;

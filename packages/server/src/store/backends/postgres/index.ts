@@ -1,0 +1,378 @@
+/**
+ * The PostgreSQL store, for teams that run several stateless server nodes on one database.
+ *
+ * node-postgres with a pool. Every failure to reach the database becomes
+ * `StoreUnavailableError` (503) quickly: connecting times out after `connectTimeoutMs`, and a
+ * query after `queryTimeoutMs`. Broken connections are dropped by the pool and replaced on
+ * the next query, so the store recovers by itself when the database comes back.
+ * Migrations run under an advisory lock, so nodes starting together never race.
+ */
+import pg from 'pg';
+import type { WrappedDataKey } from '../../../crypto/keyring.js';
+import { POSTGRES_MIGRATIONS } from '../../migrations/postgres.js';
+import type { Migration } from '../../migrations/sqlite.js';
+import {
+  DuplicateKeyError,
+  StoreUnavailableError,
+  type SecretChanges,
+  type SecretMeta,
+  type SecretRow,
+  type ServerKeyRow,
+  type Store,
+  type UserRow,
+  type WorkspaceRow,
+} from '../../types.js';
+import { SchemaTooNewError } from '../sqlite/index.js';
+import { isConnectionError } from './errors.js';
+
+export interface PostgresOptions {
+  url: string;
+  /** Schema holding the tables (created when missing). */
+  schema: string;
+  poolSize: number;
+  connectTimeoutMs?: number;
+  queryTimeoutMs?: number;
+  /** Told about connection errors on idle pooled clients (which would otherwise crash). */
+  onIdleError?: (error: Error) => void;
+}
+
+// bigint (int8) columns hold unix milliseconds: well inside Number's exact range.
+const INT8_OID = 20;
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as never,
+};
+
+interface SecretRecord {
+  id: string;
+  workspace_id: string;
+  key: string;
+  description: string | null;
+  token_type: string | null;
+  scope: string[];
+  envs: string[];
+  expires_at: number | null;
+  revoked_at: number | null;
+  version: number;
+  created_at: number;
+  updated_at: number;
+  sealed?: Buffer;
+}
+
+const META_COLUMNS =
+  'id, workspace_id, key, description, token_type, scope, envs, expires_at, revoked_at, version, created_at, updated_at';
+
+function toMeta(r: SecretRecord): SecretMeta {
+  return {
+    id: r.id,
+    workspaceId: r.workspace_id,
+    key: r.key,
+    description: r.description,
+    tokenType: r.token_type as SecretMeta['tokenType'],
+    scope: r.scope,
+    envs: r.envs,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
+    version: r.version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+const CHANGE_COLUMNS: { readonly [K in keyof SecretChanges]-?: string } = {
+  description: 'description',
+  tokenType: 'token_type',
+  scope: 'scope',
+  envs: 'envs',
+  expiresAt: 'expires_at',
+  revokedAt: 'revoked_at',
+  version: 'version',
+  sealed: 'sealed',
+  updatedAt: 'updated_at',
+};
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+async function migrateWith(client: pg.ClientBase, migrations: readonly Migration[]): Promise<number> {
+  const known = migrations.at(-1)?.version ?? 0;
+  // One lock per schema: nodes of one deployment wait for each other, other schemas do not.
+  await client.query("SELECT pg_advisory_lock(hashtext('ductape:migrate:' || current_schema()))");
+  try {
+    await client.query('BEGIN');
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)',
+    );
+    const { rows } = await client.query<{ v: number | null }>(
+      'SELECT MAX(version) AS v FROM schema_migrations',
+    );
+    const current = rows[0]?.v ?? 0;
+    if (current > known) {
+      throw new SchemaTooNewError(
+        `the database schema is at version ${current}, newer than this server knows (${known}); upgrade the server`,
+      );
+    }
+    for (const m of migrations) {
+      if (m.version <= current) continue;
+      await client.query(m.sql);
+      await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+        m.version,
+        m.name,
+        Date.now(),
+      ]);
+    }
+    await client.query('COMMIT');
+    return known;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    await client
+      .query("SELECT pg_advisory_unlock(hashtext('ductape:migrate:' || current_schema()))")
+      .catch(() => undefined);
+  }
+}
+
+export class PostgresStore implements Store {
+  readonly backend = 'postgres' as const;
+  private readonly pool: pg.Pool;
+
+  private constructor(pool: pg.Pool) {
+    this.pool = pool;
+  }
+
+  /** Connects, creates the schema when missing, applies migrations, and returns the store. */
+  static async open(options: PostgresOptions, migrations = POSTGRES_MIGRATIONS): Promise<PostgresStore> {
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
+      query_timeout: options.queryTimeoutMs ?? 10_000,
+      idleTimeoutMillis: 30_000,
+      options: `-c search_path=${quoteIdent(options.schema)}`,
+      application_name: 'ductape',
+      types,
+    });
+    pool.on('error', (error) => options.onIdleError?.(error));
+    try {
+      const client = await pool.connect();
+      try {
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(options.schema)}`);
+        await migrateWith(client, migrations);
+      } finally {
+        client.release();
+      }
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw error;
+    }
+    return new PostgresStore(pool);
+  }
+
+  private async query<R extends pg.QueryResultRow>(
+    text: string,
+    values: unknown[] = [],
+    name?: string,
+  ): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(name ? { name, text, values } : { text, values });
+    } catch (error) {
+      if (isConnectionError(error)) throw new StoreUnavailableError(error);
+      throw error;
+    }
+  }
+
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw isConnectionError(error) ? new StoreUnavailableError(error) : error;
+    }
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      client.release();
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      // A broken connection must not go back to the pool.
+      client.release(isConnectionError(error) ? (error as Error) : undefined);
+      throw isConnectionError(error) ? new StoreUnavailableError(error) : error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1');
+  }
+
+  async getServerKey(name: string): Promise<ServerKeyRow | undefined> {
+    const { rows } = await this.query<{ name: string; kek_id: string; wrapped: Buffer }>(
+      'SELECT name, kek_id, wrapped FROM server_keys WHERE name = $1',
+      [name],
+    );
+    const r = rows[0];
+    return r && { name: r.name, kekId: r.kek_id, wrapped: r.wrapped };
+  }
+
+  async putServerKeyOnce(row: ServerKeyRow): Promise<ServerKeyRow> {
+    await this.query(
+      'INSERT INTO server_keys (name, kek_id, wrapped) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING',
+      [row.name, row.kekId, row.wrapped],
+    );
+    return (await this.getServerKey(row.name)) as ServerKeyRow;
+  }
+
+  async createWorkspace(workspace: WorkspaceRow, dataKey: WrappedDataKey, owner: UserRow): Promise<void> {
+    await this.transaction(async (client) => {
+      await client.query('INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)', [
+        workspace.id,
+        workspace.name,
+        workspace.createdAt,
+      ]);
+      await client.query(
+        'INSERT INTO workspace_keys (workspace_id, version, kek_id, wrapped, created_at) VALUES ($1, $2, $3, $4, $5)',
+        [workspace.id, dataKey.version, dataKey.kekId, dataKey.wrapped, workspace.createdAt],
+      );
+      await client.query(INSERT_USER, userValues(owner));
+    });
+  }
+
+  async getWorkspace(id: string): Promise<WorkspaceRow | undefined> {
+    const { rows } = await this.query<{ id: string; name: string; created_at: number }>(
+      'SELECT id, name, created_at FROM workspaces WHERE id = $1',
+      [id],
+    );
+    const r = rows[0];
+    return r && { id: r.id, name: r.name, createdAt: r.created_at };
+  }
+
+  async workspaceKeys(workspaceId: string): Promise<WrappedDataKey[]> {
+    const { rows } = await this.query<{ version: number; kek_id: string; wrapped: Buffer }>(
+      'SELECT version, kek_id, wrapped FROM workspace_keys WHERE workspace_id = $1',
+      [workspaceId],
+    );
+    return rows.map((r) => ({ workspaceId, version: r.version, kekId: r.kek_id, wrapped: r.wrapped }));
+  }
+
+  async insertUser(user: UserRow): Promise<void> {
+    await this.query(INSERT_USER, userValues(user));
+  }
+
+  async getUser(id: string): Promise<UserRow | undefined> {
+    const { rows } = await this.query<{
+      id: string;
+      workspace_id: string;
+      role: UserRow['role'];
+      key_hash: Buffer;
+      key_generation: number;
+      created_at: number;
+      removed_at: number | null;
+    }>('SELECT * FROM users WHERE id = $1', [id], 'get_user');
+    const r = rows[0];
+    return (
+      r && {
+        id: r.id,
+        workspaceId: r.workspace_id,
+        role: r.role,
+        keyHash: r.key_hash,
+        keyGeneration: r.key_generation,
+        createdAt: r.created_at,
+        removedAt: r.removed_at,
+      }
+    );
+  }
+
+  async insertSecret(s: SecretRow): Promise<void> {
+    try {
+      await this.query(
+        `INSERT INTO secrets (${META_COLUMNS}, sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        [
+          s.id,
+          s.workspaceId,
+          s.key,
+          s.description,
+          s.tokenType,
+          s.scope,
+          s.envs,
+          s.expiresAt,
+          s.revokedAt,
+          s.version,
+          s.createdAt,
+          s.updatedAt,
+          s.sealed,
+        ],
+        'insert_secret',
+      );
+    } catch (error) {
+      if ((error as { code?: string }).code === '23505') throw new DuplicateKeyError();
+      throw error;
+    }
+  }
+
+  async getSecret(workspaceId: string, key: string): Promise<SecretRow | undefined> {
+    const { rows } = await this.query<SecretRecord>(
+      `SELECT ${META_COLUMNS}, sealed FROM secrets WHERE workspace_id = $1 AND key = $2`,
+      [workspaceId, key],
+      'get_secret',
+    );
+    const r = rows[0];
+    return r && { ...toMeta(r), sealed: r.sealed as Buffer };
+  }
+
+  async getSecretMeta(workspaceId: string, key: string): Promise<SecretMeta | undefined> {
+    const { rows } = await this.query<SecretRecord>(
+      `SELECT ${META_COLUMNS} FROM secrets WHERE workspace_id = $1 AND key = $2`,
+      [workspaceId, key],
+      'get_secret_meta',
+    );
+    const r = rows[0];
+    return r && toMeta(r);
+  }
+
+  async listSecrets(workspaceId: string): Promise<SecretMeta[]> {
+    const { rows } = await this.query<SecretRecord>(
+      `SELECT ${META_COLUMNS} FROM secrets WHERE workspace_id = $1 ORDER BY key`,
+      [workspaceId],
+      'list_secrets',
+    );
+    return rows.map(toMeta);
+  }
+
+  async updateSecret(
+    workspaceId: string,
+    id: string,
+    expectedVersion: number,
+    changes: SecretChanges,
+  ): Promise<boolean> {
+    const fields = (Object.keys(changes) as (keyof SecretChanges)[]).filter((f) => changes[f] !== undefined);
+    const sets = fields.map((f, i) => `${CHANGE_COLUMNS[f]} = $${i + 1}`).join(', ');
+    const n = fields.length;
+    const result = await this.query(
+      `UPDATE secrets SET ${sets} WHERE workspace_id = $${n + 1} AND id = $${n + 2} AND version = $${n + 3}`,
+      [...fields.map((f) => changes[f]), workspaceId, id, expectedVersion],
+    );
+    return result.rowCount === 1;
+  }
+
+  async deleteSecret(workspaceId: string, key: string): Promise<boolean> {
+    const result = await this.query('DELETE FROM secrets WHERE workspace_id = $1 AND key = $2', [
+      workspaceId,
+      key,
+    ]);
+    return result.rowCount === 1;
+  }
+}
+
+const INSERT_USER =
+  'INSERT INTO users (id, workspace_id, role, key_hash, key_generation, created_at, removed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)';
+
+function userValues(u: UserRow): unknown[] {
+  return [u.id, u.workspaceId, u.role, u.keyHash, u.keyGeneration, u.createdAt, u.removedAt];
+}

@@ -1,0 +1,63 @@
+/**
+ * PostgreSQL schema, as numbered migrations; the same tables as SQLite's. Append only.
+ * Times are unix milliseconds (bigint) except `expires_at` (unix seconds). Keys use the "C"
+ * collation so ordering and uniqueness are byte-wise, exactly as in SQLite.
+ */
+import type { Migration } from './sqlite.js';
+
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'core',
+    sql: `
+      CREATE TABLE server_keys (
+        name     text PRIMARY KEY,
+        kek_id   text NOT NULL,
+        wrapped  bytea NOT NULL
+      );
+
+      CREATE TABLE workspaces (
+        id          text PRIMARY KEY,
+        name        text NOT NULL,
+        created_at  bigint NOT NULL
+      );
+
+      CREATE TABLE workspace_keys (
+        workspace_id  text NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        version       integer NOT NULL,
+        kek_id        text NOT NULL,
+        wrapped       bytea NOT NULL,
+        created_at    bigint NOT NULL,
+        PRIMARY KEY (workspace_id, version)
+      );
+
+      CREATE TABLE users (
+        id              text PRIMARY KEY,
+        workspace_id    text NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        role            text NOT NULL CHECK (role IN ('viewer','developer','admin','owner')),
+        key_hash        bytea NOT NULL,
+        key_generation  integer NOT NULL DEFAULT 1,
+        created_at      bigint NOT NULL,
+        removed_at      bigint
+      );
+      CREATE INDEX users_workspace ON users(workspace_id);
+
+      CREATE TABLE secrets (
+        id            text PRIMARY KEY,
+        workspace_id  text NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        key           text COLLATE "C" NOT NULL,
+        description   text,
+        token_type    text,
+        scope         text[] NOT NULL,
+        envs          text[] NOT NULL,
+        expires_at    bigint,
+        revoked_at    bigint,
+        version       integer NOT NULL,
+        sealed        bytea NOT NULL,
+        created_at    bigint NOT NULL,
+        updated_at    bigint NOT NULL,
+        UNIQUE (workspace_id, key)
+      );
+    `,
+  },
+];
