@@ -7,6 +7,8 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { AppError } from '../errors.js';
+import { registerLoginCommands } from './commands/login.js';
+import { registerSecretsCommands } from './commands/secrets.js';
 import { registerOperatorCommands } from './operator.js';
 import { CliError } from './output.js';
 
@@ -25,6 +27,8 @@ function buildProgram(): Command {
       await runServerProcess();
     });
 
+  registerLoginCommands(program);
+  registerSecretsCommands(program);
   registerOperatorCommands(program);
   return program;
 }

@@ -4,11 +4,13 @@
  */
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import { openRuntime, type Runtime } from '../runtime.js';
-import { parse, role as roleSchema, workspaceName } from '../http/schemas.js';
+import type { Runtime } from '../runtime.js';
 import { CliError, info, printJson } from './output.js';
 
+// runtime.js (the store, better-sqlite3) and http/schemas.js (zod) load only when an operator
+// command runs, so the people commands and --help start without them.
 async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const { openRuntime } = await import('../runtime.js');
   const config = loadConfig();
   const runtime = await openRuntime(config, {
     warn: (_obj: unknown, message?: string) => info(`warning: ${message ?? ''}`),
@@ -43,6 +45,7 @@ export function registerOperatorCommands(program: Command): void {
     .requiredOption('--name <name>', 'the workspace name')
     .option('--json', 'print {"workspace_id", "user_id", "private_key"} as JSON')
     .action(async (options: { name: string; json?: boolean }) => {
+      const { parse, workspaceName } = await import('../http/schemas.js');
       const name = parse(workspaceName, options.name, '--name');
       const created = await withRuntime((rt) => rt.identity.createWorkspace(name));
       showCredentials(
@@ -60,6 +63,7 @@ export function registerOperatorCommands(program: Command): void {
     .requiredOption('--role <role>', 'owner, admin, developer or viewer')
     .option('--json', 'print {"user_id", "private_key"} as JSON')
     .action(async (options: { workspace: string; role: string; json?: boolean }) => {
+      const { role: roleSchema } = await import('../http/schemas.js');
       let role;
       try {
         role = roleSchema.parse(options.role);
