@@ -1,7 +1,10 @@
 import { DuctapeError } from './errors.js';
 import type { ErrorBody, TokenRequest, TokenResponse } from './types.js';
 
-/** Refresh the access token this long before it expires, so no request races its expiry. */
+/**
+ * Renew the access token this long before it expires, so no request races its expiry; for
+ * short-lived tokens, a fifth of their lifetime instead.
+ */
 const REFRESH_MARGIN_MS = 30_000;
 
 export interface TransportOptions {
@@ -25,6 +28,7 @@ export class Transport {
   private readonly options: TransportOptions;
   private accessToken: string | undefined;
   private expiresAtMs = 0;
+  private refreshMarginMs = REFRESH_MARGIN_MS;
   private pendingLogin: Promise<TokenResponse> | undefined;
 
   constructor(options: TransportOptions) {
@@ -54,6 +58,7 @@ export class Transport {
       .then((answer) => {
         this.accessToken = answer.access_token;
         this.expiresAtMs = answer.expires_at * 1000;
+        this.refreshMarginMs = Math.min(REFRESH_MARGIN_MS, (answer.expires_in * 1000) / 5);
         return answer;
       })
       .finally(() => {
@@ -65,7 +70,7 @@ export class Transport {
   /** An authenticated request; logs in first when needed and retries once after a lapsed token. */
   async request<T>(method: Method, path: string, body?: unknown): Promise<T> {
     const renewable = this.options.credentials !== undefined;
-    if (renewable && (!this.accessToken || Date.now() > this.expiresAtMs - REFRESH_MARGIN_MS)) {
+    if (renewable && (!this.accessToken || Date.now() > this.expiresAtMs - this.refreshMarginMs)) {
       await this.login();
     }
     try {

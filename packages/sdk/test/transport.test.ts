@@ -94,11 +94,14 @@ describe('Ductape client', () => {
   it('renews a token that is about to lapse before using it', async () => {
     seen.length = 0;
     handler = (req, _body, res) =>
-      req.url === '/v1/auth/token' ? tokenAnswer(res, 10) : json(res, 200, { secrets: [] });
+      req.url === '/v1/auth/token' ? tokenAnswer(res, 5) : json(res, 200, { secrets: [] });
     const client = new Ductape({ ...creds, url });
-    await client.init(); // a 10 s token is inside the 30 s renewal margin
+    await client.init(); // a 5 s token is renewed in its last fifth, i.e. after 4 s
     await client.secrets.list();
-    assert.equal(seen.filter((s) => s.path === '/v1/auth/token').length, 2);
+    assert.equal(seen.filter((s) => s.path === '/v1/auth/token').length, 1, 'a fresh token is reused');
+    await new Promise((r) => setTimeout(r, 4200));
+    await client.secrets.list();
+    assert.equal(seen.filter((s) => s.path === '/v1/auth/token').length, 2, 'a lapsing token is renewed');
   });
 
   it('throws DuctapeError with response.status and response.data on an error answer', async () => {

@@ -46,6 +46,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
+    // A bad or over-long URL is answered by the router itself, in Fastify's own shape,
+    // unless handed to us: keep every error `{ code, message }`.
+    frameworkErrors: errorHandler,
   });
 
   registerJsonParser(app);

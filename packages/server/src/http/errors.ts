@@ -7,12 +7,16 @@
 import type { ErrorBody, ErrorCode } from '@ductape/sdk';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, HTTP_STATUS } from '../errors.js';
+import { LIMITS } from './schemas.js';
 
 const FASTIFY_ERRORS: Record<string, [ErrorCode, string]> = {
   FST_ERR_CTP_BODY_TOO_LARGE: ['PAYLOAD_TOO_LARGE', 'Request body is too large'],
   FST_ERR_CTP_INVALID_MEDIA_TYPE: ['UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json'],
   FST_ERR_CTP_EMPTY_JSON_BODY: ['INVALID_JSON', 'Request body is empty; send a JSON object'],
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['INVALID_JSON', 'Content-Length does not match the request body'],
+  // Raised by the router before any route runs (see `frameworkErrors` in app.ts).
+  FST_ERR_BAD_URL: ['VALIDATION_ERROR', 'The URL path is not valid (malformed percent-encoding)'],
+  FST_ERR_MAX_PARAM_LENGTH: ['VALIDATION_ERROR', `key: must be at most ${LIMITS.keyLength} characters`],
 };
 
 export function toErrorBody(error: unknown): { status: number; body: ErrorBody; internal: boolean } {

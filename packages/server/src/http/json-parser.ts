@@ -38,7 +38,9 @@ export function parseJsonBody(raw: Buffer): unknown {
 }
 
 export function registerJsonParser(app: FastifyInstance): void {
-  app.removeContentTypeParser(['application/json']);
+  // Fastify also parses text/plain by default; that body would reach the schemas as a string
+  // and get a 400. Only JSON is accepted: anything else is a 415.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
     try {
       done(null, parseJsonBody(body as Buffer));

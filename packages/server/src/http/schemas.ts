@@ -72,14 +72,18 @@ export const createSecretBody = z.strictObject({
   expires_at: expiresAt.optional(),
 });
 
-export const updateSecretBody = z.strictObject({
-  value: value.optional(),
-  description: description.optional(),
-  token_type: tokenType.optional(),
-  scope: slugList.optional(),
-  envs: slugList.optional(),
-  expires_at: expiresAt.optional(),
-});
+export const updateSecretBody = z
+  .strictObject({
+    value: value.optional(),
+    description: description.optional(),
+    token_type: tokenType.optional(),
+    scope: slugList.optional(),
+    envs: slugList.optional(),
+    expires_at: expiresAt.optional(),
+  })
+  .refine((patch) => Object.keys(patch).length > 0, {
+    error: 'give at least one field to change: value, description, token_type, scope, envs or expires_at',
+  });
 
 const id = (name: string) =>
   z
@@ -128,7 +132,11 @@ export function parse<S extends z.ZodType>(schema: S, data: unknown, where: stri
   }
   const field = fieldOf(issue.path);
   if (field === '') {
-    return fail(`${where} must be a JSON object`, undefined);
+    // A rule on the whole object (custom), or not an object at all.
+    return fail(
+      issue.code === 'custom' ? `${where}: ${issue.message}` : `${where} must be a JSON object`,
+      undefined,
+    );
   }
   return fail(`${field}: ${issue.message}`, field);
 }

@@ -42,7 +42,13 @@ export function tempDir(prefix = 'ductape-test-'): string {
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = env.DUCTAPE_DATA_DIR ?? tempDir();
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...env, DUCTAPE_DATA_DIR: dataDir });
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    ...env,
+    DUCTAPE_DATA_DIR: dataDir,
+  });
   const server = await startServer(config, createLogger(config));
   const identity = server.runtime.identity;
   const owner = await identity.createWorkspace('test workspace');
