@@ -65,6 +65,16 @@ export interface ServerKeyRow {
   wrapped: Buffer;
 }
 
+/** The database was migrated by a newer server; this one must not touch it. */
+export class SchemaTooNewError extends Error {
+  constructor(current: number, known: number) {
+    super(
+      `the database schema is at version ${current}, newer than this server knows (${known}); upgrade the server`,
+    );
+    this.name = 'SchemaTooNewError';
+  }
+}
+
 export class DuplicateKeyError extends Error {
   constructor() {
     super('a secret with this key already exists in the workspace');

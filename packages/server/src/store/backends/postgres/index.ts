@@ -13,6 +13,7 @@ import { POSTGRES_MIGRATIONS } from '../../migrations/postgres.js';
 import type { Migration } from '../../migrations/sqlite.js';
 import {
   DuplicateKeyError,
+  SchemaTooNewError,
   StoreUnavailableError,
   type SecretChanges,
   type SecretMeta,
@@ -22,7 +23,17 @@ import {
   type UserRow,
   type WorkspaceRow,
 } from '../../types.js';
-import { SchemaTooNewError } from '../sqlite/index.js';
+import {
+  CHANGE_COLUMNS,
+  INSERT_USER_COLUMNS,
+  SECRET_META_COLUMNS as META_COLUMNS,
+  changedFields,
+  toSecretMeta,
+  toUserRow,
+  userValues,
+  type SecretRecord,
+  type UserRecord,
+} from '../../records.js';
 import { isConnectionError } from './errors.js';
 
 export interface PostgresOptions {
@@ -43,53 +54,7 @@ const types = {
     oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as never,
 };
 
-interface SecretRecord {
-  id: string;
-  workspace_id: string;
-  key: string;
-  description: string | null;
-  token_type: string | null;
-  scope: string[];
-  envs: string[];
-  expires_at: number | null;
-  revoked_at: number | null;
-  version: number;
-  created_at: number;
-  updated_at: number;
-  sealed?: Buffer;
-}
-
-const META_COLUMNS =
-  'id, workspace_id, key, description, token_type, scope, envs, expires_at, revoked_at, version, created_at, updated_at';
-
-function toMeta(r: SecretRecord): SecretMeta {
-  return {
-    id: r.id,
-    workspaceId: r.workspace_id,
-    key: r.key,
-    description: r.description,
-    tokenType: r.token_type as SecretMeta['tokenType'],
-    scope: r.scope,
-    envs: r.envs,
-    expiresAt: r.expires_at,
-    revokedAt: r.revoked_at,
-    version: r.version,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-const CHANGE_COLUMNS: { readonly [K in keyof SecretChanges]-?: string } = {
-  description: 'description',
-  tokenType: 'token_type',
-  scope: 'scope',
-  envs: 'envs',
-  expiresAt: 'expires_at',
-  revokedAt: 'revoked_at',
-  version: 'version',
-  sealed: 'sealed',
-  updatedAt: 'updated_at',
-};
+const toMeta = (r: SecretRecord): SecretMeta => toSecretMeta(r, (list) => list);
 
 function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -109,9 +74,7 @@ async function migrateWith(client: pg.ClientBase, migrations: readonly Migration
     );
     const current = rows[0]?.v ?? 0;
     if (current > known) {
-      throw new SchemaTooNewError(
-        `the database schema is at version ${current}, newer than this server knows (${known}); upgrade the server`,
-      );
+      throw new SchemaTooNewError(current, known);
     }
     for (const m of migrations) {
       if (m.version <= current) continue;
@@ -266,27 +229,9 @@ export class PostgresStore implements Store {
   }
 
   async getUser(id: string): Promise<UserRow | undefined> {
-    const { rows } = await this.query<{
-      id: string;
-      workspace_id: string;
-      role: UserRow['role'];
-      key_hash: Buffer;
-      key_generation: number;
-      created_at: number;
-      removed_at: number | null;
-    }>('SELECT * FROM users WHERE id = $1', [id], 'get_user');
+    const { rows } = await this.query<UserRecord>('SELECT * FROM users WHERE id = $1', [id], 'get_user');
     const r = rows[0];
-    return (
-      r && {
-        id: r.id,
-        workspaceId: r.workspace_id,
-        role: r.role,
-        keyHash: r.key_hash,
-        keyGeneration: r.key_generation,
-        createdAt: r.created_at,
-        removedAt: r.removed_at,
-      }
-    );
+    return r && toUserRow(r);
   }
 
   async insertSecret(s: SecretRow): Promise<void> {
@@ -351,7 +296,7 @@ export class PostgresStore implements Store {
     expectedVersion: number,
     changes: SecretChanges,
   ): Promise<boolean> {
-    const fields = (Object.keys(changes) as (keyof SecretChanges)[]).filter((f) => changes[f] !== undefined);
+    const fields = changedFields(changes);
     const sets = fields.map((f, i) => `${CHANGE_COLUMNS[f]} = $${i + 1}`).join(', ');
     const n = fields.length;
     const result = await this.query(
@@ -370,9 +315,4 @@ export class PostgresStore implements Store {
   }
 }
 
-const INSERT_USER =
-  'INSERT INTO users (id, workspace_id, role, key_hash, key_generation, created_at, removed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)';
-
-function userValues(u: UserRow): unknown[] {
-  return [u.id, u.workspaceId, u.role, u.keyHash, u.keyGeneration, u.createdAt, u.removedAt];
-}
+const INSERT_USER = `INSERT INTO users (${INSERT_USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`;

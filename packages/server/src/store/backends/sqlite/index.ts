@@ -12,6 +12,7 @@ import type { WrappedDataKey } from '../../../crypto/keyring.js';
 import { SQLITE_MIGRATIONS, type Migration } from '../../migrations/sqlite.js';
 import {
   DuplicateKeyError,
+  SchemaTooNewError,
   type SecretChanges,
   type SecretMeta,
   type SecretRow,
@@ -20,81 +21,26 @@ import {
   type UserRow,
   type WorkspaceRow,
 } from '../../types.js';
+import {
+  CHANGE_COLUMNS,
+  INSERT_USER_COLUMNS,
+  SECRET_META_COLUMNS as META_COLUMNS,
+  changedFields,
+  toSecretMeta,
+  toUserRow,
+  userValues,
+  type SecretRecord,
+  type UserRecord,
+} from '../../records.js';
 
 export const SQLITE_FILE = 'ductape.sqlite';
 
-interface SecretRecord {
-  id: string;
-  workspace_id: string;
-  key: string;
-  description: string | null;
-  token_type: string | null;
-  scope: string;
-  envs: string;
-  expires_at: number | null;
-  revoked_at: number | null;
-  version: number;
-  created_at: number;
-  updated_at: number;
-  sealed?: Buffer;
-}
+const parseList = (json: string): string[] => JSON.parse(json) as string[];
+const toMeta = (r: SecretRecord<string>): SecretMeta => toSecretMeta(r, parseList);
 
-interface UserRecord {
-  id: string;
-  workspace_id: string;
-  role: string;
-  key_hash: Buffer;
-  key_generation: number;
-  created_at: number;
-  removed_at: number | null;
-}
-
-const META_COLUMNS =
-  'id, workspace_id, key, description, token_type, scope, envs, expires_at, revoked_at, version, created_at, updated_at';
-
-function toMeta(r: SecretRecord): SecretMeta {
-  return {
-    id: r.id,
-    workspaceId: r.workspace_id,
-    key: r.key,
-    description: r.description,
-    tokenType: r.token_type as SecretMeta['tokenType'],
-    scope: JSON.parse(r.scope) as string[],
-    envs: JSON.parse(r.envs) as string[],
-    expiresAt: r.expires_at,
-    revokedAt: r.revoked_at,
-    version: r.version,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-function toUser(r: UserRecord): UserRow {
-  return {
-    id: r.id,
-    workspaceId: r.workspace_id,
-    role: r.role as UserRow['role'],
-    keyHash: r.key_hash,
-    keyGeneration: r.key_generation,
-    createdAt: r.created_at,
-    removedAt: r.removed_at,
-  };
-}
-
-/** Column of each updatable field, and how its value is stored. */
-const CHANGE_COLUMNS: { [K in keyof SecretChanges]-?: [string, (v: SecretChanges[K]) => unknown] } = {
-  description: ['description', (v) => v],
-  tokenType: ['token_type', (v) => v],
-  scope: ['scope', (v) => JSON.stringify(v)],
-  envs: ['envs', (v) => JSON.stringify(v)],
-  expiresAt: ['expires_at', (v) => v],
-  revokedAt: ['revoked_at', (v) => v],
-  version: ['version', (v) => v],
-  sealed: ['sealed', (v) => v],
-  updatedAt: ['updated_at', (v) => v],
-};
-
-export class SchemaTooNewError extends Error {}
+/** How each updatable field is stored: lists as JSON text, everything else as is. */
+const encodeChange = (field: keyof SecretChanges, value: unknown): unknown =>
+  field === 'scope' || field === 'envs' ? JSON.stringify(value) : value;
 
 export function migrateSqlite(
   db: Database.Database,
@@ -108,9 +54,7 @@ export function migrateSqlite(
     const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
     const current = row.v ?? 0;
     if (current > known) {
-      throw new SchemaTooNewError(
-        `the database schema is at version ${current}, newer than this server knows (${known}); upgrade the server`,
-      );
+      throw new SchemaTooNewError(current, known);
     }
     for (const m of migrations) {
       if (m.version <= current) continue;
@@ -162,9 +106,7 @@ export class SqliteStore implements Store {
         'INSERT INTO workspace_keys (workspace_id, version, kek_id, wrapped, created_at) VALUES (?, ?, ?, ?, ?)',
       ),
       workspaceKeys: db.prepare('SELECT version, kek_id, wrapped FROM workspace_keys WHERE workspace_id = ?'),
-      insertUser: db.prepare(
-        'INSERT INTO users (id, workspace_id, role, key_hash, key_generation, created_at, removed_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ),
+      insertUser: db.prepare(`INSERT INTO users (${INSERT_USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`),
       getUser: db.prepare('SELECT * FROM users WHERE id = ?'),
       insertSecret: db.prepare(
         `INSERT INTO secrets (${META_COLUMNS}, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -228,20 +170,12 @@ export class SqliteStore implements Store {
   }
 
   private insertUserSync(u: UserRow): void {
-    this.stmt.insertUser.run(
-      u.id,
-      u.workspaceId,
-      u.role,
-      u.keyHash,
-      u.keyGeneration,
-      u.createdAt,
-      u.removedAt,
-    );
+    this.stmt.insertUser.run(...userValues(u));
   }
 
   async getUser(id: string): Promise<UserRow | undefined> {
     const r = this.stmt.getUser.get(id) as UserRecord | undefined;
-    return r && toUser(r);
+    return r && toUserRow(r);
   }
 
   async insertSecret(s: SecretRow): Promise<void> {
@@ -268,17 +202,17 @@ export class SqliteStore implements Store {
   }
 
   async getSecret(workspaceId: string, key: string): Promise<SecretRow | undefined> {
-    const r = this.stmt.getSecret.get(workspaceId, key) as SecretRecord | undefined;
+    const r = this.stmt.getSecret.get(workspaceId, key) as SecretRecord<string> | undefined;
     return r && { ...toMeta(r), sealed: r.sealed as Buffer };
   }
 
   async getSecretMeta(workspaceId: string, key: string): Promise<SecretMeta | undefined> {
-    const r = this.stmt.getSecretMeta.get(workspaceId, key) as SecretRecord | undefined;
+    const r = this.stmt.getSecretMeta.get(workspaceId, key) as SecretRecord<string> | undefined;
     return r && toMeta(r);
   }
 
   async listSecrets(workspaceId: string): Promise<SecretMeta[]> {
-    return (this.stmt.listSecrets.all(workspaceId) as SecretRecord[]).map(toMeta);
+    return (this.stmt.listSecrets.all(workspaceId) as SecretRecord<string>[]).map(toMeta);
   }
 
   async updateSecret(
@@ -287,17 +221,17 @@ export class SqliteStore implements Store {
     expectedVersion: number,
     changes: SecretChanges,
   ): Promise<boolean> {
-    const fields = (Object.keys(changes) as (keyof SecretChanges)[]).filter((f) => changes[f] !== undefined);
+    const fields = changedFields(changes);
     const signature = fields.join(',');
     let statement = this.updateStatements.get(signature);
     if (!statement) {
-      const sets = fields.map((f) => `${CHANGE_COLUMNS[f][0]} = ?`).join(', ');
+      const sets = fields.map((f) => `${CHANGE_COLUMNS[f]} = ?`).join(', ');
       statement = this.db.prepare(
         `UPDATE secrets SET ${sets} WHERE workspace_id = ? AND id = ? AND version = ?`,
       );
       this.updateStatements.set(signature, statement);
     }
-    const values = fields.map((f) => (CHANGE_COLUMNS[f][1] as (v: unknown) => unknown)(changes[f]));
+    const values = fields.map((f) => encodeChange(f, changes[f]));
     return statement.run(...values, workspaceId, id, expectedVersion).changes === 1;
   }
 

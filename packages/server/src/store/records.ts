@@ -1,0 +1,88 @@
+/**
+ * Row shapes shared by the SQL backends: column lists and the mapping from snake_case
+ * records to the Store's rows. Each backend decodes its own list encoding (JSON text in
+ * SQLite, text[] in PostgreSQL) into `string[]` before mapping.
+ */
+import type { SecretChanges, SecretMeta, UserRow } from './types.js';
+
+export const SECRET_META_COLUMNS =
+  'id, workspace_id, key, description, token_type, scope, envs, expires_at, revoked_at, version, created_at, updated_at';
+
+export interface SecretRecord<L = string[]> {
+  id: string;
+  workspace_id: string;
+  key: string;
+  description: string | null;
+  token_type: string | null;
+  scope: L;
+  envs: L;
+  expires_at: number | null;
+  revoked_at: number | null;
+  version: number;
+  created_at: number;
+  updated_at: number;
+  sealed?: Buffer;
+}
+
+export interface UserRecord {
+  id: string;
+  workspace_id: string;
+  role: string;
+  key_hash: Buffer;
+  key_generation: number;
+  created_at: number;
+  removed_at: number | null;
+}
+
+export function toSecretMeta<L>(r: SecretRecord<L>, decodeList: (list: L) => string[]): SecretMeta {
+  return {
+    id: r.id,
+    workspaceId: r.workspace_id,
+    key: r.key,
+    description: r.description,
+    tokenType: r.token_type as SecretMeta['tokenType'],
+    scope: decodeList(r.scope),
+    envs: decodeList(r.envs),
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
+    version: r.version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+export function toUserRow(r: UserRecord): UserRow {
+  return {
+    id: r.id,
+    workspaceId: r.workspace_id,
+    role: r.role as UserRow['role'],
+    keyHash: r.key_hash,
+    keyGeneration: r.key_generation,
+    createdAt: r.created_at,
+    removedAt: r.removed_at,
+  };
+}
+
+/** The column each updatable field is stored in. */
+export const CHANGE_COLUMNS: { readonly [K in keyof SecretChanges]-?: string } = {
+  description: 'description',
+  tokenType: 'token_type',
+  scope: 'scope',
+  envs: 'envs',
+  expiresAt: 'expires_at',
+  revokedAt: 'revoked_at',
+  version: 'version',
+  sealed: 'sealed',
+  updatedAt: 'updated_at',
+};
+
+/** The fields an update really changes (undefined means "leave it"; null is a value). */
+export function changedFields(changes: SecretChanges): (keyof SecretChanges)[] {
+  return (Object.keys(changes) as (keyof SecretChanges)[]).filter((f) => changes[f] !== undefined);
+}
+
+export const INSERT_USER_COLUMNS = 'id, workspace_id, role, key_hash, key_generation, created_at, removed_at';
+
+export function userValues(u: UserRow): unknown[] {
+  return [u.id, u.workspaceId, u.role, u.keyHash, u.keyGeneration, u.createdAt, u.removedAt];
+}
