@@ -6,10 +6,11 @@
 import type Ductape from '@ductape/sdk';
 import type { Secret, SecretWithValue } from '@ductape/sdk';
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import * as doc from './helpers/document-examples.js';
 import { runExample } from './helpers/examples.js';
 import { startTestServer, type Credentials, type TestServer } from './helpers/harness.js';
+import { describeEachBackend } from './helpers/backends.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const DAY = 24 * 60 * 60;
@@ -45,7 +46,7 @@ async function assertStatus(call: Promise<unknown>, status: number, code: string
   });
 }
 
-describe('the product document, example by example', () => {
+describeEachBackend('the product document, example by example', (backend) => {
   let server: TestServer;
   let owner: Credentials;
   let sdk: Ductape;
@@ -54,7 +55,7 @@ describe('the product document, example by example', () => {
     runExample(who ?? owner, server.url, example, capture);
 
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({}, backend);
     owner = server.owner;
     sdk = server.client(owner);
     await sdk.init();

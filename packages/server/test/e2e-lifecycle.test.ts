@@ -4,8 +4,9 @@
  */
 import type Ductape from '@ductape/sdk';
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { startTestServer, type TestServer } from './helpers/harness.js';
+import { describeEachBackend } from './helpers/backends.js';
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
@@ -17,12 +18,12 @@ async function assertStatus(call: Promise<unknown>, status: number, code: string
   });
 }
 
-describe('secret lifecycle', () => {
+describeEachBackend('secret lifecycle', (backend) => {
   let server: TestServer;
   let sdk: Ductape;
 
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({}, backend);
     sdk = server.client(server.owner);
   });
   after(() => server.stop());
@@ -80,13 +81,13 @@ describe('secret lifecycle', () => {
   });
 });
 
-describe('workspace isolation', () => {
+describeEachBackend('workspace isolation', (backend) => {
   let server: TestServer;
   let mine: Ductape;
   let theirs: Ductape;
 
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({}, backend);
     mine = server.client(server.owner);
     theirs = server.client(await server.newWorkspace('someone else'));
     await mine.secrets.create({ key: 'PRIVATE_KEY_A', value: 'only-for-a', description: 'A' });

@@ -5,19 +5,20 @@
 import type Ductape from '@ductape/sdk';
 import type { Secret } from '@ductape/sdk';
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { startTestServer, type TestServer } from './helpers/harness.js';
+import { describeEachBackend } from './helpers/backends.js';
 
 /** The HTTP status of a rejected SDK call. */
 const statusOf = (reason: unknown): number | undefined =>
   (reason as { response?: { status?: number } }).response?.status;
 
-describe('concurrent writers', () => {
+describeEachBackend('concurrent writers', (backend) => {
   let server: TestServer;
   let clients: Ductape[];
 
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({}, backend);
     // Several users, each with its own connection pool and token, like separate services.
     clients = [server.client(server.owner)];
     for (let i = 0; i < 4; i++) clients.push(server.client(await server.newUser('developer')));

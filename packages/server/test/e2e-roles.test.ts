@@ -5,8 +5,9 @@
 import type Ductape from '@ductape/sdk';
 import type { Role } from '@ductape/sdk';
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { startTestServer, type TestServer } from './helpers/harness.js';
+import { describeEachBackend } from './helpers/backends.js';
 import { accessToken, assertErrorBody, rawRequest } from './helpers/http.js';
 
 /** Expects a 403 whose message names the role the action needs. */
@@ -19,14 +20,14 @@ async function forbidden(call: Promise<unknown>, needed: Role): Promise<void> {
   });
 }
 
-describe('roles', () => {
+describeEachBackend('roles', (backend) => {
   let server: TestServer;
   let owner: Ductape;
   const as: Partial<Record<Role, Ductape>> = {};
   const client = (role: Role): Ductape => as[role] as Ductape;
 
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({}, backend);
     owner = server.client(server.owner);
     for (const role of ['viewer', 'developer', 'admin'] as const) {
       as[role] = server.client(await server.newUser(role));
@@ -98,13 +99,13 @@ describe('roles', () => {
   });
 });
 
-describe('requests that are not signed in', () => {
+describeEachBackend('requests that are not signed in', (backend) => {
   let server: TestServer;
   let other: TestServer;
 
   before(async () => {
-    server = await startTestServer();
-    other = await startTestServer();
+    server = await startTestServer({}, backend);
+    other = await startTestServer({}, backend);
     await server.client(server.owner).secrets.create({ key: 'GUARDED', value: 'guarded-value' });
   });
   after(async () => {

@@ -4,16 +4,17 @@
  */
 import Ductape from '@ductape/sdk';
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { runNode } from './helpers/examples.js';
 import { startTestServer, type TestServer } from './helpers/harness.js';
+import { describeEachBackend } from './helpers/backends.js';
 import { accessToken, assertErrorBody, freePort, rawRequest, sleep } from './helpers/http.js';
 
-describe('the SDK package from plain node', () => {
+describeEachBackend('the SDK package from plain node', (backend) => {
   let server: TestServer;
 
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({}, backend);
     await server.client(server.owner).secrets.create({ key: 'MODULE_KEY', value: 'module-value' });
   });
   after(() => server.stop());
@@ -52,11 +53,11 @@ describe('the SDK package from plain node', () => {
   });
 });
 
-describe('SDK failures', () => {
+describeEachBackend('SDK failures', (backend) => {
   let server: TestServer;
 
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({}, backend);
   });
   after(() => server.stop());
 
@@ -88,11 +89,11 @@ describe('SDK failures', () => {
   });
 });
 
-describe('access token renewal', () => {
+describeEachBackend('access token renewal', (backend) => {
   let server: TestServer;
 
   before(async () => {
-    server = await startTestServer({ DUCTAPE_ACCESS_TOKEN_TTL: '5' });
+    server = await startTestServer({ DUCTAPE_ACCESS_TOKEN_TTL: '5' }, backend);
   });
   after(() => server.stop());
 

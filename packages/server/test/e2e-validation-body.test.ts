@@ -5,8 +5,9 @@
  */
 import type { Secret } from '@ductape/sdk';
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { startTestServer, type TestServer } from './helpers/harness.js';
+import { describeEachBackend } from './helpers/backends.js';
 import { accessToken, assertErrorBody, rawRequest, type RawOptions } from './helpers/http.js';
 
 /** Put in every refused body: it must never come back in an error message. */
@@ -96,7 +97,7 @@ const CONTENT_TYPES: [string, string | null, number][] = [
   ['no content type at all', null, 415],
 ];
 
-describe('malformed request bodies', () => {
+describeEachBackend('malformed request bodies', (backend) => {
   let server: TestServer;
   let token: string;
   const send = (method: string, path: string, options: RawOptions) =>
@@ -106,7 +107,7 @@ describe('malformed request bodies', () => {
   let before_: Secret[];
 
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({}, backend);
     token = await accessToken(server.url, server.owner);
     const base = await send('POST', '/v1/secrets', { body: { key: 'BASE_KEY', value: 'base-value' } });
     assert.equal(base.status, 201);

@@ -5,8 +5,9 @@
  */
 import type { Secret, SecretWithValue } from '@ductape/sdk';
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { startTestServer, type TestServer } from './helpers/harness.js';
+import { describeEachBackend } from './helpers/backends.js';
 import { accessToken, assertErrorBody, rawRequest, type RawResponse } from './helpers/http.js';
 
 const slugs = (n: number): string[] => Array.from({ length: n }, (_, i) => `app-${i}`);
@@ -94,7 +95,7 @@ function assertNamesField(answer: RawResponse, field: string): void {
   if (body.field !== undefined) assert.equal(body.field, field, body.message);
 }
 
-describe('input validation', () => {
+describeEachBackend('input validation', (backend) => {
   let server: TestServer;
   let token: string;
   const call = (method: string, path: string, body?: unknown) =>
@@ -113,7 +114,7 @@ describe('input validation', () => {
   };
 
   before(async () => {
-    server = await startTestServer();
+    server = await startTestServer({}, backend);
     token = await accessToken(server.url, server.owner);
     await created({ key: 'BASE_KEY', value: 'base-value', description: 'base', scope: ['app'] });
   });

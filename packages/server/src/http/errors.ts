@@ -7,6 +7,7 @@
 import type { ErrorBody, ErrorCode } from '@ductape/sdk';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, HTTP_STATUS } from '../errors.js';
+import { StoreUnavailableError } from '../store/types.js';
 import { LIMITS } from './schemas.js';
 
 const FASTIFY_ERRORS: Record<string, [ErrorCode, string]> = {
@@ -20,6 +21,16 @@ const FASTIFY_ERRORS: Record<string, [ErrorCode, string]> = {
 };
 
 export function toErrorBody(error: unknown): { status: number; body: ErrorBody; internal: boolean } {
+  if (error instanceof StoreUnavailableError) {
+    return {
+      status: 503,
+      body: {
+        code: 'SERVICE_UNAVAILABLE',
+        message: 'The database is unavailable right now; try again shortly',
+      },
+      internal: false,
+    };
+  }
   if (error instanceof AppError) {
     const body: ErrorBody = { code: error.code, message: error.message };
     if (error.field !== undefined) body.field = error.field;
@@ -48,5 +59,9 @@ export function toErrorBody(error: unknown): { status: number; body: ErrorBody; 
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const { status, body, internal } = toErrorBody(error);
   if (internal) request.log.error({ err: error }, 'request failed');
+  if (status === 503) {
+    request.log.warn({ err: (error as Error).cause ?? error }, 'store unavailable');
+    void reply.header('retry-after', '1');
+  }
   void reply.code(status).send(body);
 }

@@ -14,7 +14,7 @@ import { authorize } from './roles.js';
 export interface SecretsDeps {
   store: Pick<
     Store,
-    'insertSecret' | 'getSecret' | 'getSecretMeta' | 'listSecrets' | 'updateSecret' | 'deleteSecret'
+    'insertSecret' | 'getSecret' | 'getSecretMeta' | 'listSecrets' | 'modifySecret' | 'deleteSecret'
   >;
   keyring: Pick<Keyring, 'seal' | 'open'>;
 }
@@ -30,9 +30,6 @@ export function secretState(
   return 'active';
 }
 
-/** How many times an update re-reads the row when a concurrent writer got there first. */
-const MAX_UPDATE_ATTEMPTS = 20;
-
 export type SecretsService = ReturnType<typeof createSecretsService>;
 
 export function createSecretsService({ store, keyring }: SecretsDeps) {
@@ -42,25 +39,18 @@ export function createSecretsService({ store, keyring }: SecretsDeps) {
     return meta;
   }
 
-  /** Applies a change computed from the current row, retrying if another writer moved it. */
+  /** Applies a change computed from the current row, atomically (see Store.modifySecret). */
   async function change(
     principal: Principal,
     key: string,
-    compute: (current: SecretMeta, now: number) => Promise<SecretChanges>,
+    compute: (current: SecretMeta, now: number) => Promise<SecretChanges | null>,
   ): Promise<SecretMeta> {
-    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
-      const current = await metaOr404(principal, key);
+    const written = await store.modifySecret(principal.workspaceId, key, (current) =>
       // updatedAt always moves forward, even within one millisecond.
-      const now = Math.max(Date.now(), current.updatedAt + 1);
-      const changes = await compute(current, now);
-      if (await store.updateSecret(principal.workspaceId, current.id, current.version, changes)) {
-        return { ...current, ...changes };
-      }
-    }
-    throw new AppError(
-      'SERVICE_UNAVAILABLE',
-      `Secret '${key}' is being changed by many writers at once; try again`,
+      compute(current, Math.max(Date.now(), current.updatedAt + 1)),
     );
+    if (!written) throw notFound(key);
+    return written;
   }
 
   return {
@@ -167,15 +157,16 @@ export function createSecretsService({ store, keyring }: SecretsDeps) {
     /** Disables a secret without deleting it. Revoking a revoked secret keeps its first revoke time. */
     async revoke(principal: Principal, key: string): Promise<SecretMeta> {
       authorize(principal.role, 'secrets.revoke');
-      return change(principal, key, async (current, now) => ({
-        revokedAt: current.revokedAt ?? now,
-        updatedAt: now,
-      }));
+      return change(principal, key, async (current, now) =>
+        current.revokedAt === null ? { revokedAt: now, updatedAt: now } : null,
+      );
     },
 
     async restore(principal: Principal, key: string): Promise<SecretMeta> {
       authorize(principal.role, 'secrets.revoke');
-      return change(principal, key, async (_current, now) => ({ revokedAt: null, updatedAt: now }));
+      return change(principal, key, async (current, now) =>
+        current.revokedAt === null ? null : { revokedAt: null, updatedAt: now },
+      );
     },
   };
 }

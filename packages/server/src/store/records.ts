@@ -86,3 +86,9 @@ export const INSERT_USER_COLUMNS = 'id, workspace_id, role, key_hash, key_genera
 export function userValues(u: UserRow): unknown[] {
   return [u.id, u.workspaceId, u.role, u.keyHash, u.keyGeneration, u.createdAt, u.removedAt];
 }
+
+/** The row after `changes`, as metadata (a new sealed value is not part of it). */
+export function applyChanges(current: SecretMeta, changes: SecretChanges): SecretMeta {
+  const { sealed: _sealed, ...rest } = changes;
+  return { ...current, ...rest };
+}

@@ -5,8 +5,8 @@
  * - a secret's value is only ever stored sealed (`sealed`), never in the clear;
  * - (workspace_id, key) is unique, also under concurrent inserts: the loser gets
  *   `DuplicateKeyError`;
- * - `updateSecret` applies only when the row still has the expected version, so concurrent
- *   writers cannot interleave a value and its version;
+ * - `modifySecret` is an atomic read-modify-write: concurrent writers never interleave a
+ *   value and its version, and no write is lost;
  * - every lookup of a secret is scoped by workspace id.
  */
 import type { Role, TokenType } from '@ductape/sdk';
@@ -118,13 +118,17 @@ export interface Store extends WrappedKeySource {
   getSecretMeta(workspaceId: string, key: string): Promise<SecretMeta | undefined>;
   /** Metadata of every secret of a workspace, ordered by key. */
   listSecrets(workspaceId: string): Promise<SecretMeta[]>;
-  /** Applies `changes` if the row still has `expectedVersion`; false when it does not (or is gone). */
-  updateSecret(
+  /**
+   * Read-modify-write of one secret, atomic against every other writer: `compute` sees the
+   * current row and returns the changes (or null for none); no other change to that row
+   * lands in between. Returns the row as written, or undefined when there is no such key.
+   * `compute` may throw to abort; nothing is written then.
+   */
+  modifySecret(
     workspaceId: string,
-    id: string,
-    expectedVersion: number,
-    changes: SecretChanges,
-  ): Promise<boolean>;
+    key: string,
+    compute: (current: SecretMeta) => Promise<SecretChanges | null>,
+  ): Promise<SecretMeta | undefined>;
   deleteSecret(workspaceId: string, key: string): Promise<boolean>;
 }
 

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config.js';
 import { createLogger, startServer, type RunningServer } from '../../src/server.js';
+import { freshPgSchema, newMasterKey, PG_URL, type BackendName } from './backends.js';
 
 export interface Credentials {
   workspace_id: string;
@@ -20,6 +21,9 @@ export interface Credentials {
 
 export interface TestServer {
   url: string;
+  backend: BackendName;
+  /** The environment the server was configured from (store selection, master key...). */
+  env: Record<string, string>;
   dataDir: string;
   server: RunningServer;
   /** The owner of a workspace made for this server. */
@@ -40,21 +44,59 @@ export function tempDir(prefix = 'ductape-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+/**
+ * The environment that points a server (or an operator command) at a fresh store of the
+ * given backend, and a cleanup that removes it. PostgreSQL needs a master key in the
+ * environment (nodes share it); one is made unless `env` brings its own.
+ */
+export async function storeEnv(
+  backend: BackendName,
+  env: Record<string, string> = {},
+): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }> {
+  const ownDataDir = env.DUCTAPE_DATA_DIR === undefined;
   const dataDir = env.DUCTAPE_DATA_DIR ?? tempDir();
-  const config = loadConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'silent',
-    ...env,
-    DUCTAPE_DATA_DIR: dataDir,
-  });
-  const server = await startServer(config, createLogger(config));
+  const removeDataDir = async (): Promise<void> => {
+    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+  if (backend === 'sqlite') {
+    return { env: { ...env, DUCTAPE_DATA_DIR: dataDir }, cleanup: removeDataDir };
+  }
+  const schema = env.DUCTAPE_PG_SCHEMA === undefined ? await freshPgSchema() : undefined;
+  return {
+    env: {
+      DUCTAPE_MASTER_KEY: newMasterKey(),
+      DATABASE_URL: PG_URL,
+      ...(schema ? { DUCTAPE_PG_SCHEMA: schema.schema } : {}),
+      ...env,
+      DUCTAPE_DATA_DIR: dataDir,
+    },
+    async cleanup() {
+      await schema?.drop();
+      await removeDataDir();
+    },
+  };
+}
+
+export async function startTestServer(
+  env: Record<string, string> = {},
+  backend: BackendName = 'sqlite',
+): Promise<TestServer> {
+  const store = await storeEnv(backend, env);
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...store.env });
+  let server: RunningServer;
+  try {
+    server = await startServer(config, createLogger(config));
+  } catch (error) {
+    await store.cleanup();
+    throw error;
+  }
   const identity = server.runtime.identity;
   const owner = await identity.createWorkspace('test workspace');
   return {
     url: server.url,
-    dataDir,
+    backend,
+    env: store.env,
+    dataDir: config.dataDir,
     server,
     owner,
     newUser: (role, workspaceId = owner.workspace_id) => identity.createUser(workspaceId, role),
@@ -62,7 +104,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     client: (credentials) => new Ductape({ ...credentials, url: server.url }),
     async stop() {
       await server.close();
-      if (env.DUCTAPE_DATA_DIR === undefined) rmSync(dataDir, { recursive: true, force: true });
+      await store.cleanup();
     },
   };
 }

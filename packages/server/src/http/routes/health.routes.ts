@@ -4,13 +4,16 @@ export function registerHealthRoutes(app: FastifyInstance, ready: () => Promise<
   /** Liveness: the process is up and answering. */
   app.get('/healthz', async () => ({ status: 'ok' }));
 
-  /** Readiness: the store answers too. */
+  /** Readiness: the store answers too. A load balancer sends traffic only to ready nodes. */
   app.get('/readyz', async (_request, reply) => {
     try {
       await ready();
       return { status: 'ready' };
     } catch {
-      return reply.code(503).send({ code: 'SERVICE_UNAVAILABLE', message: 'The store is not reachable' });
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .send({ code: 'SERVICE_UNAVAILABLE', message: 'Not ready: the database is not reachable' });
     }
   });
 }

@@ -27,6 +27,7 @@ import {
   CHANGE_COLUMNS,
   INSERT_USER_COLUMNS,
   SECRET_META_COLUMNS as META_COLUMNS,
+  applyChanges,
   changedFields,
   toSecretMeta,
   toUserRow,
@@ -60,11 +61,18 @@ function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-async function migrateWith(client: pg.ClientBase, migrations: readonly Migration[]): Promise<number> {
+async function migrateWith(
+  client: pg.ClientBase,
+  schema: string,
+  migrations: readonly Migration[],
+): Promise<number> {
   const known = migrations.at(-1)?.version ?? 0;
   // One lock per schema: nodes of one deployment wait for each other, other schemas do not.
-  await client.query("SELECT pg_advisory_lock(hashtext('ductape:migrate:' || current_schema()))");
+  // Taken before the schema exists, so even creating it cannot race.
+  const lockKey = `ductape:migrate:${schema}`;
+  await client.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey]);
   try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
     await client.query('BEGIN');
     await client.query(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)',
@@ -91,9 +99,7 @@ async function migrateWith(client: pg.ClientBase, migrations: readonly Migration
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
-    await client
-      .query("SELECT pg_advisory_unlock(hashtext('ductape:migrate:' || current_schema()))")
-      .catch(() => undefined);
+    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch(() => undefined);
   }
 }
 
@@ -121,8 +127,7 @@ export class PostgresStore implements Store {
     try {
       const client = await pool.connect();
       try {
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(options.schema)}`);
-        await migrateWith(client, migrations);
+        await migrateWith(client, options.schema, migrations);
       } finally {
         client.release();
       }
@@ -290,20 +295,30 @@ export class PostgresStore implements Store {
     return rows.map(toMeta);
   }
 
-  async updateSecret(
+  /** Pessimistic: the row is locked (FOR UPDATE) from the read until the write commits. */
+  async modifySecret(
     workspaceId: string,
-    id: string,
-    expectedVersion: number,
-    changes: SecretChanges,
-  ): Promise<boolean> {
-    const fields = changedFields(changes);
-    const sets = fields.map((f, i) => `${CHANGE_COLUMNS[f]} = $${i + 1}`).join(', ');
-    const n = fields.length;
-    const result = await this.query(
-      `UPDATE secrets SET ${sets} WHERE workspace_id = $${n + 1} AND id = $${n + 2} AND version = $${n + 3}`,
-      [...fields.map((f) => changes[f]), workspaceId, id, expectedVersion],
-    );
-    return result.rowCount === 1;
+    key: string,
+    compute: (current: SecretMeta) => Promise<SecretChanges | null>,
+  ): Promise<SecretMeta | undefined> {
+    return this.transaction(async (client) => {
+      const { rows } = await client.query<SecretRecord>(
+        `SELECT ${META_COLUMNS} FROM secrets WHERE workspace_id = $1 AND key = $2 FOR UPDATE`,
+        [workspaceId, key],
+      );
+      const record = rows[0];
+      if (!record) return undefined;
+      const current = toMeta(record);
+      const changes = await compute(current);
+      if (changes === null) return current;
+      const fields = changedFields(changes);
+      const sets = fields.map((f, i) => `${CHANGE_COLUMNS[f]} = $${i + 1}`).join(', ');
+      await client.query(`UPDATE secrets SET ${sets} WHERE id = $${fields.length + 1}`, [
+        ...fields.map((f) => changes[f]),
+        current.id,
+      ]);
+      return applyChanges(current, changes);
+    });
   }
 
   async deleteSecret(workspaceId: string, key: string): Promise<boolean> {

@@ -25,6 +25,7 @@ import {
   CHANGE_COLUMNS,
   INSERT_USER_COLUMNS,
   SECRET_META_COLUMNS as META_COLUMNS,
+  applyChanges,
   changedFields,
   toSecretMeta,
   toUserRow,
@@ -215,12 +216,34 @@ export class SqliteStore implements Store {
     return (this.stmt.listSecrets.all(workspaceId) as SecretRecord<string>[]).map(toMeta);
   }
 
-  async updateSecret(
+  /**
+   * Optimistic: read, compute, then write only if the version did not move meanwhile.
+   * better-sqlite3 is synchronous, so another request can only slip in while `compute`
+   * awaits; then this simply runs again on the new row.
+   */
+  async modifySecret(
+    workspaceId: string,
+    key: string,
+    compute: (current: SecretMeta) => Promise<SecretChanges | null>,
+  ): Promise<SecretMeta | undefined> {
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      const current = await this.getSecretMeta(workspaceId, key);
+      if (!current) return undefined;
+      const changes = await compute(current);
+      if (changes === null) return current;
+      if (this.updateIfVersion(workspaceId, current.id, current.version, changes)) {
+        return applyChanges(current, changes);
+      }
+    }
+    throw new Error('modifySecret: the row kept changing under 1000 attempts');
+  }
+
+  private updateIfVersion(
     workspaceId: string,
     id: string,
     expectedVersion: number,
     changes: SecretChanges,
-  ): Promise<boolean> {
+  ): boolean {
     const fields = changedFields(changes);
     const signature = fields.join(',');
     let statement = this.updateStatements.get(signature);
