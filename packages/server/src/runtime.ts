@@ -29,6 +29,9 @@ export async function openRuntime(config: Config, log?: Pick<Logger, 'warn' | 'i
     );
   }
   const store = await openStore(config, log);
+  if (store.migration.from !== store.migration.to) {
+    log?.info(store.migration, `migrated the ${store.backend} schema to version ${store.migration.to}`);
+  }
   try {
     const signingKey = await loadSigningKey(store, loaded.masterKey);
     const keyring = new Keyring(loaded.masterKey, store);

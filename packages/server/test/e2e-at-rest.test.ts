@@ -3,12 +3,13 @@
  * WAL, shared memory, key file), searched for each value in every encoding a careless
  * store might use. Then the data must still open after a restart.
  */
-import type Ductape from '@ductape/sdk';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { PG_SKIP_REASON, PG_URL } from './helpers/backends.js';
 import { startTestServer, tempDir, type Credentials, type TestServer } from './helpers/harness.js';
 
 const tag = (): string => randomBytes(8).toString('hex');
@@ -71,51 +72,56 @@ function privateKeyNeedles(who: string, c: Credentials): [string, Buffer][] {
   ];
 }
 
+const live: Record<string, string> = {
+  AT_REST_ASCII: `sk_live_ascii_${tag()}`,
+  AT_REST_UTF8: `Grüße, 秘密の値 🔑 ${tag()} — ñ`,
+  AT_REST_64K: randomBytes(49152).toString('base64'),
+  AT_REST_ROTATED: `rotated_new_${tag()}`,
+  AT_REST_META: `metadata_only_${tag()}`,
+};
+const gone: Record<string, string> = {
+  'AT_REST_ROTATED (old value)': `rotated_old_${tag()}`,
+  'AT_REST_DELETED (deleted)': `deleted_${tag()}`,
+};
+
+/** Writes the values (through two users), rotates and deletes some; returns the developer. */
+async function populate(server: TestServer): Promise<Credentials> {
+  const sdk = server.client(server.owner);
+  const developer = await server.newUser('developer');
+  const dev = server.client(developer);
+  for (const [key, value] of Object.entries(live)) {
+    if (key !== 'AT_REST_ROTATED') await dev.secrets.create({ key, value, description: `about ${key}` });
+  }
+  await sdk.secrets.create({
+    key: 'AT_REST_ROTATED',
+    value: gone['AT_REST_ROTATED (old value)'] as string,
+  });
+  await dev.secrets.update('AT_REST_ROTATED', { value: live.AT_REST_ROTATED as string });
+  await dev.secrets.update('AT_REST_META', { description: 'metadata changed', envs: ['prd'] });
+  await sdk.secrets.create({ key: 'AT_REST_DELETED', value: gone['AT_REST_DELETED (deleted)'] as string });
+  await sdk.secrets.delete('AT_REST_DELETED');
+  for (const [key, value] of Object.entries(live)) {
+    assert.equal((await dev.secrets.fetch(key)).value, value, `${key} before the scan`);
+  }
+  return developer;
+}
+
+const allValues = (): [string, Buffer][] =>
+  [...Object.entries(live), ...Object.entries(gone)].flatMap(([name, value]) => needles(name, value));
+
 describe('secrets at rest', () => {
   const dataDir = tempDir('ductape-at-rest-');
   let server: TestServer;
-  let sdk: Ductape;
   let developer: Credentials;
-  const live: Record<string, string> = {
-    AT_REST_ASCII: `sk_live_ascii_${tag()}`,
-    AT_REST_UTF8: `Grüße, 秘密の値 🔑 ${tag()} — ñ`,
-    AT_REST_64K: randomBytes(49152).toString('base64'),
-    AT_REST_ROTATED: `rotated_new_${tag()}`,
-    AT_REST_META: `metadata_only_${tag()}`,
-  };
-  const gone: Record<string, string> = {
-    'AT_REST_ROTATED (old value)': `rotated_old_${tag()}`,
-    'AT_REST_DELETED (deleted)': `deleted_${tag()}`,
-  };
-
   before(async () => {
     assert.equal(Buffer.byteLength(live.AT_REST_64K as string), 65536);
     server = await startTestServer({ DUCTAPE_DATA_DIR: dataDir });
-    sdk = server.client(server.owner);
-    developer = await server.newUser('developer');
-    const dev = server.client(developer);
-    for (const [key, value] of Object.entries(live)) {
-      if (key !== 'AT_REST_ROTATED') await dev.secrets.create({ key, value, description: `about ${key}` });
-    }
-    await sdk.secrets.create({
-      key: 'AT_REST_ROTATED',
-      value: gone['AT_REST_ROTATED (old value)'] as string,
-    });
-    await dev.secrets.update('AT_REST_ROTATED', { value: live.AT_REST_ROTATED as string });
-    await dev.secrets.update('AT_REST_META', { description: 'metadata changed', envs: ['prd'] });
-    await sdk.secrets.create({ key: 'AT_REST_DELETED', value: gone['AT_REST_DELETED (deleted)'] as string });
-    await sdk.secrets.delete('AT_REST_DELETED');
-    for (const [key, value] of Object.entries(live)) {
-      assert.equal((await dev.secrets.fetch(key)).value, value, `${key} before the scan`);
-    }
+    developer = await populate(server);
   });
   after(async () => {
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
-
-  const allValues = (): [string, Buffer][] =>
-    [...Object.entries(live), ...Object.entries(gone)].flatMap(([name, value]) => needles(name, value));
 
   it('no value is in clear in any file while the server runs (database, WAL, shm)', () => {
     const files = snapshot(dataDir);
@@ -157,5 +163,61 @@ describe('secrets at rest', () => {
     const meta = await again.secrets.fetch('AT_REST_META');
     assert.deepEqual([meta.description, meta.envs, meta.version], ['metadata changed', ['prd'], 1]);
     assert.equal(await again.secrets.exists('AT_REST_DELETED'), false);
+  });
+});
+
+describe('secrets at rest [postgres]', { skip: PG_SKIP_REASON }, () => {
+  let server: TestServer;
+
+  /** Every row of every table of the server's schema, as PostgreSQL renders it (bytea as hex). */
+  async function dumpTables(): Promise<Map<string, Buffer>> {
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    try {
+      const schema = server.env.DUCTAPE_PG_SCHEMA as string;
+      const tables = await client.query<{ table_name: string }>(
+        'SELECT table_name FROM information_schema.tables WHERE table_schema = $1',
+        [schema],
+      );
+      const dump = new Map<string, Buffer>();
+      for (const { table_name } of tables.rows) {
+        const rows = await client.query<{ row: string }>(
+          `SELECT row_to_json(t)::text AS row FROM "${schema}"."${table_name}" t`,
+        );
+        dump.set(table_name, Buffer.from(rows.rows.map((r) => r.row).join('\n')));
+      }
+      return dump;
+    } finally {
+      await client.end();
+    }
+  }
+
+  before(async () => {
+    server = await startTestServer({}, 'postgres');
+  });
+  after(() => server.stop());
+
+  it('no value and no private key is stored in clear in any table', async () => {
+    const developer = await populate(server);
+    const tables = await dumpTables();
+    assert.deepEqual([...tables.keys()].sort(), [
+      'schema_migrations',
+      'secrets',
+      'server_keys',
+      'users',
+      'workspace_keys',
+      'workspaces',
+    ]);
+    assertPresent(tables, 'the key name AT_REST_UTF8', Buffer.from('AT_REST_UTF8'));
+    assertPresent(tables, 'a description', Buffer.from('metadata changed'));
+    assertAbsent(tables, allValues());
+    assertAbsent(tables, [
+      ...privateKeyNeedles('owner', server.owner),
+      ...privateKeyNeedles('developer', developer),
+    ]);
+    for (const c of [server.owner, developer]) {
+      const hash = createHash('sha256').update(c.private_key).digest('hex');
+      assertPresent(tables, 'a private key hash', Buffer.from(hash));
+    }
   });
 });

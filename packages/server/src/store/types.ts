@@ -95,8 +95,16 @@ export class StoreUnavailableError extends Error {
 
 export type StoreBackend = 'sqlite' | 'postgres';
 
+/** What opening the store did to its schema: from one version to another (equal: nothing to do). */
+export interface MigrationResult {
+  from: number;
+  to: number;
+}
+
 export interface Store extends WrappedKeySource {
   readonly backend: StoreBackend;
+  /** The schema migration done when this store was opened. */
+  readonly migration: MigrationResult;
   close(): Promise<void>;
   /** Resolves when the store can serve queries; rejects otherwise. */
   ping(): Promise<void>;

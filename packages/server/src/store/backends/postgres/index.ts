@@ -15,6 +15,7 @@ import {
   DuplicateKeyError,
   SchemaTooNewError,
   StoreUnavailableError,
+  type MigrationResult,
   type SecretChanges,
   type SecretMeta,
   type SecretRow,
@@ -65,7 +66,7 @@ async function migrateWith(
   client: pg.ClientBase,
   schema: string,
   migrations: readonly Migration[],
-): Promise<number> {
+): Promise<MigrationResult> {
   const known = migrations.at(-1)?.version ?? 0;
   // One lock per schema: nodes of one deployment wait for each other, other schemas do not.
   // Taken before the schema exists, so even creating it cannot race.
@@ -94,7 +95,7 @@ async function migrateWith(
       ]);
     }
     await client.query('COMMIT');
-    return known;
+    return { from: current, to: Math.max(current, known) };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
@@ -107,7 +108,10 @@ export class PostgresStore implements Store {
   readonly backend = 'postgres' as const;
   private readonly pool: pg.Pool;
 
-  private constructor(pool: pg.Pool) {
+  private constructor(
+    pool: pg.Pool,
+    readonly migration: MigrationResult,
+  ) {
     this.pool = pool;
   }
 
@@ -124,10 +128,11 @@ export class PostgresStore implements Store {
       types,
     });
     pool.on('error', (error) => options.onIdleError?.(error));
+    let migration: MigrationResult;
     try {
       const client = await pool.connect();
       try {
-        await migrateWith(client, options.schema, migrations);
+        migration = await migrateWith(client, options.schema, migrations);
       } finally {
         client.release();
       }
@@ -135,7 +140,7 @@ export class PostgresStore implements Store {
       await pool.end().catch(() => undefined);
       throw error;
     }
-    return new PostgresStore(pool);
+    return new PostgresStore(pool, migration);
   }
 
   private async query<R extends pg.QueryResultRow>(

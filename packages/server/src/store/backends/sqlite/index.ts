@@ -13,6 +13,7 @@ import { SQLITE_MIGRATIONS, type Migration } from '../../migrations/sqlite.js';
 import {
   DuplicateKeyError,
   SchemaTooNewError,
+  type MigrationResult,
   type SecretChanges,
   type SecretMeta,
   type SecretRow,
@@ -46,7 +47,7 @@ const encodeChange = (field: keyof SecretChanges, value: unknown): unknown =>
 export function migrateSqlite(
   db: Database.Database,
   migrations: readonly Migration[] = SQLITE_MIGRATIONS,
-): number {
+): MigrationResult {
   db.exec(
     'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
   );
@@ -66,7 +67,7 @@ export function migrateSqlite(
         Date.now(),
       );
     }
-    return known;
+    return { from: current, to: Math.max(current, known) };
   });
   return applyAll.immediate();
 }
@@ -74,6 +75,7 @@ export function migrateSqlite(
 export class SqliteStore implements Store {
   readonly backend = 'sqlite' as const;
   readonly file: string;
+  readonly migration: MigrationResult;
   private readonly db: Database.Database;
   private readonly stmt;
   private readonly updateStatements = new Map<string, Database.Statement>();
@@ -89,7 +91,7 @@ export class SqliteStore implements Store {
       this.db.pragma('synchronous = FULL');
       this.db.pragma('foreign_keys = ON');
       this.db.pragma('busy_timeout = 5000');
-      migrateSqlite(this.db);
+      this.migration = migrateSqlite(this.db);
     } catch (error) {
       this.db.close();
       throw error;
