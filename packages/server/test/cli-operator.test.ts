@@ -68,7 +68,12 @@ describeEachBackend('operator commands', (backend) => {
 
   it('names the bad variable when the configuration is wrong', async () => {
     const bad = await runCli(['migrate'], {
-      env: { ...env, DUCTAPE_PG_POOL_SIZE: '0', DATABASE_URL: 'postgres://x' },
+      env: {
+        ...env,
+        DUCTAPE_PG_POOL_SIZE: '0',
+        DATABASE_URL: 'postgres://x',
+        DUCTAPE_MASTER_KEY: newMasterKey(),
+      },
     });
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /DUCTAPE_PG_POOL_SIZE/);
