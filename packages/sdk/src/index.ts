@@ -1,10 +1,12 @@
 import { SecretsClient } from './secrets.js';
+import { TokensClient } from './tokens.js';
 import { Transport } from './transport.js';
 import type { WhoAmI } from './types.js';
 
 export { DuctapeError, isDuctapeError } from './errors.js';
 export type { DuctapeErrorResponse } from './errors.js';
 export { SecretsClient } from './secrets.js';
+export { TokensClient } from './tokens.js';
 export * from './types.js';
 
 /** Where the SDK looks for the server when `url` is not given and `DUCTAPE_URL` is unset. */
@@ -50,6 +52,8 @@ function env(name: string): string | undefined {
 export default class Ductape {
   /** Secrets of the workspace: create, fetchAll/list, fetch, exists, update, delete, revoke, restore. */
   readonly secrets: SecretsClient;
+  /** Service tokens for programs: create, list, revoke. */
+  readonly tokens: TokensClient;
   private readonly transport: Transport;
 
   constructor(options: DuctapeOptions = {}) {
@@ -83,6 +87,7 @@ export default class Ductape {
       timeoutMs: options.timeoutMs ?? 30_000,
     });
     this.secrets = new SecretsClient(this.transport);
+    this.tokens = new TokensClient(this.transport);
   }
 
   /** The server's base URL this client talks to. */
@@ -104,7 +109,8 @@ export default class Ductape {
   }
 
   /**
-   * Who the credentials belong to: workspace, user and role.
+   * Who the credentials belong to: workspace, user and role (or, for a service token, its
+   * app and environment).
    *
    * @example
    * const me = await ductape.whoami();

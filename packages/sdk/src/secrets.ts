@@ -2,6 +2,13 @@ import { DuctapeError } from './errors.js';
 import type { Transport } from './transport.js';
 import type {
   CreateSecretInput,
+  ExportOptions,
+  ExportResponse,
+  ImportRequest,
+  ImportResponse,
+  ResolveResponse,
+  UsageContext,
+  ValidateResponse,
   ListSecretsResponse,
   Secret,
   SecretWithValue,
@@ -132,5 +139,69 @@ export class SecretsClient {
   async restore(key: string): Promise<boolean> {
     const answer = await this.transport.request<Secret>('POST', `${path(key)}/restore`);
     return answer.revoked_at === null;
+  }
+
+  /**
+   * Replaces every `$Secret{KEY}` (and legacy `$Token{KEY}`) in a string or any JSON value
+   * with the secret's value, for an app in an environment, in one round trip. The server
+   * enforces each secret's scope, environments, revocation and expiry; the first reference
+   * that fails fails the whole call (404, 403 `SECRET_SCOPE_DENIED` / `SECRET_ENV_DENIED`,
+   * 410), and a malformed reference is a 400 `MALFORMED_REFERENCE` naming its position.
+   *
+   * @example
+   * const headers = await ductape.secrets.resolve(
+   *   { Authorization: 'Bearer $Secret{STRIPE_API_KEY}' },
+   *   { app: 'stripe_payments', env: 'prd' },
+   * );
+   */
+  async resolve<T = unknown>(input: T, context: UsageContext = {}): Promise<T> {
+    const answer = await this.transport.request<ResolveResponse<T>>('POST', '/v1/resolve', {
+      input,
+      ...context,
+    });
+    return answer.output;
+  }
+
+  /**
+   * Lists every reference in `input` and whether it would resolve for that app and
+   * environment, and why not, without returning any value. Any role.
+   *
+   * @example
+   * const report = await ductape.secrets.validate('Bearer $Secret{STRIPE_API_KEY}', { app: 'web', env: 'dev' });
+   * if (!report.valid) console.log(report.references.filter((r) => !r.resolvable));
+   */
+  validate(input: unknown, context: UsageContext = {}): Promise<ValidateResponse> {
+    return this.transport.request<ValidateResponse>('POST', '/v1/validate', { input, ...context });
+  }
+
+  /**
+   * The values an app may use in an environment: every secret in scope there that can be
+   * used now (revoked and expired ones come back in `skipped`), or exactly `only`.
+   *
+   * @example
+   * const { secrets } = await ductape.secrets.export({ app: 'checkout_service', env: 'prd' });
+   * for (const { key, value } of secrets) process.env[key] = value;
+   */
+  export(options: ExportOptions = {}): Promise<ExportResponse> {
+    const query = new URLSearchParams();
+    if (options.app !== undefined) query.set('app', options.app);
+    if (options.env !== undefined) query.set('env', options.env);
+    if (options.only !== undefined) query.set('only', options.only.join(','));
+    const qs = query.toString();
+    return this.transport.request<ExportResponse>('GET', `/v1/export${qs ? `?${qs}` : ''}`);
+  }
+
+  /**
+   * Creates many secrets in one request (at most 500); with `overwrite`, updates those that
+   * exist. Returns what happened to each, in order. Needs the developer role.
+   *
+   * @example
+   * const { results } = await ductape.secrets.import({
+   *   secrets: [{ key: 'A', value: '1' }, { key: 'B', value: '2', envs: ['dev'] }],
+   *   overwrite: false,
+   * });
+   */
+  import(request: ImportRequest): Promise<ImportResponse> {
+    return this.transport.request<ImportResponse>('POST', '/v1/secrets/import', request);
   }
 }

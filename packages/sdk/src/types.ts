@@ -98,12 +98,143 @@ export interface TokenResponse {
   role: Role;
 }
 
-/** `GET /v1/me` response: who the current credentials belong to. */
-export interface WhoAmI {
+/** `GET /v1/me` for a user: who the current credentials belong to. */
+export interface UserWhoAmI {
+  kind: 'user';
   workspace_id: string;
   workspace_name: string;
   user_id: string;
   role: Role;
+}
+
+/** `GET /v1/me` for a service token: what it is bound to. */
+export interface TokenWhoAmI {
+  kind: 'service_token';
+  workspace_id: string;
+  workspace_name: string;
+  token_id: string;
+  app: string;
+  env: string;
+  /** Unix seconds. */
+  expires_at: number;
+}
+
+/** `GET /v1/me` response. */
+export type WhoAmI = UserWhoAmI | TokenWhoAmI;
+
+/** Which app and environment a secret is used by, for resolve, validate and export. */
+export interface UsageContext {
+  /** App tag; required for secrets whose scope is restricted. A service token's own app applies. */
+  app?: string;
+  /** Environment slug; required for secrets restricted to some environments. */
+  env?: string;
+}
+
+/** `POST /v1/resolve` response. */
+export interface ResolveResponse<T = unknown> {
+  /** The input with every reference replaced by its secret's value. */
+  output: T;
+}
+
+/** One reference found by `validate`, and whether it would resolve. */
+export interface ReferenceReport {
+  key: string;
+  /** `Secret` for `$Secret{KEY}`, `Token` for the legacy `$Token{KEY}`. */
+  syntax: 'Secret' | 'Token';
+  /** JSON path of the string holding it (`$` for a plain string input). */
+  path: string;
+  /** Offset of the `$` within that string. */
+  position: number;
+  resolvable: boolean;
+  /** Why not, when it would not resolve. */
+  code?: ErrorCode;
+  message?: string;
+}
+
+/** A `$Secret{` that is not a valid reference. */
+export interface MalformedReferenceReport {
+  path: string;
+  position: number;
+  message: string;
+}
+
+/** `POST /v1/validate` response: never carries a value. */
+export interface ValidateResponse {
+  /** True when there is no malformed reference and every reference would resolve. */
+  valid: boolean;
+  references: ReferenceReport[];
+  /** The first 100 malformed references. */
+  malformed: MalformedReferenceReport[];
+  /** How many malformed references there are in all. */
+  malformed_total: number;
+}
+
+/** `GET /v1/export` response: the values an app may use in an environment. */
+export interface ExportResponse {
+  app: string | null;
+  env: string | null;
+  secrets: { key: string; value: string }[];
+  /** In-scope secrets left out because they cannot be used right now (revoked, expired). */
+  skipped: { key: string; code: ErrorCode; message: string }[];
+}
+
+/** Options of `secrets.export`. */
+export interface ExportOptions extends UsageContext {
+  /** Only these keys; each must then pass every rule, or the call fails. */
+  only?: string[];
+}
+
+/** `POST /v1/secrets/import` request. */
+export interface ImportRequest {
+  secrets: CreateSecretInput[];
+  /** Update the value (and given metadata) of keys that already exist, instead of refusing them. */
+  overwrite?: boolean;
+}
+
+/** What happened to one imported secret. */
+export interface ImportResult {
+  key: string;
+  status: 'created' | 'updated' | 'refused';
+  code?: ErrorCode;
+  message?: string;
+}
+
+/** `POST /v1/secrets/import` response, one result per item, in order. */
+export interface ImportResponse {
+  results: ImportResult[];
+}
+
+/** Input of `tokens.create`. */
+export interface CreateTokenInput {
+  app: string;
+  env: string;
+  /** Lifetime in seconds (default 30 days); or give `expires_at`. */
+  ttl_seconds?: number;
+  /** Unix seconds. */
+  expires_at?: number;
+  description?: string | null;
+}
+
+/** A service token's metadata; never the token itself. */
+export interface ServiceToken {
+  token_id: string;
+  workspace_id: string;
+  app: string;
+  env: string;
+  description: string | null;
+  created_by: string;
+  /** ISO 8601. */
+  created_at: string;
+  /** Unix seconds. */
+  expires_at: number;
+  /** ISO 8601, or null. */
+  revoked_at: string | null;
+  status: 'active' | 'revoked' | 'expired';
+}
+
+/** `POST /v1/tokens` response: the token itself is in it, and shown only this once. */
+export interface CreatedToken extends ServiceToken {
+  token: string;
 }
 
 /** Every error code the server answers with. */
@@ -117,6 +248,10 @@ export type ErrorCode =
   | 'TOKEN_EXPIRED'
   | 'TOKEN_INVALID'
   | 'FORBIDDEN'
+  | 'SECRET_SCOPE_DENIED'
+  | 'SECRET_ENV_DENIED'
+  | 'MALFORMED_REFERENCE'
+  | 'TOKEN_NOT_FOUND'
   | 'SECRET_NOT_FOUND'
   | 'ROUTE_NOT_FOUND'
   | 'SECRET_EXISTS'

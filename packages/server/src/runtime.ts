@@ -8,6 +8,8 @@ import { loadMasterKey } from './crypto/key-provider.js';
 import { Keyring } from './crypto/keyring.js';
 import { createIdentityService, loadSigningKey, type IdentityService } from './services/identity.service.js';
 import { createSecretsService, type SecretsService } from './services/secrets.service.js';
+import { createTokensService, type TokensService } from './services/tokens.service.js';
+import { createUsageService, type UsageService } from './services/usage.service.js';
 import type { Store } from './store/types.js';
 
 export interface Runtime {
@@ -16,6 +18,8 @@ export interface Runtime {
   keyring: Keyring;
   identity: IdentityService;
   secrets: SecretsService;
+  tokens: TokensService;
+  usage: UsageService;
   close(): Promise<void>;
 }
 
@@ -46,6 +50,8 @@ export async function openRuntime(config: Config, log?: Pick<Logger, 'warn' | 'i
         accessTokenTtlSeconds: config.accessTokenTtlSeconds,
       }),
       secrets: createSecretsService({ store, keyring }),
+      tokens: createTokensService({ store }),
+      usage: createUsageService({ store, keyring }),
       close: () => store.close(),
     };
   } catch (error) {
@@ -61,8 +67,12 @@ export async function openStore(config: Config, log?: Pick<Logger, 'warn'>): Pro
     const { PostgresStore } = await import('./store/backends/postgres/index.js');
     return PostgresStore.open({
       ...config.postgres,
+      // Only what helps an operator: the error object drags the whole client along.
       onIdleError: (error) =>
-        log?.warn({ err: error }, 'a pooled database connection failed; it will be replaced'),
+        log?.warn(
+          { error: error.message, code: (error as { code?: string }).code },
+          'a pooled database connection failed; it will be replaced',
+        ),
     });
   }
   const { SqliteStore } = await import('./store/backends/sqlite/index.js');

@@ -38,6 +38,8 @@ export async function startServer(
   const app = buildApp({
     identity: runtime.identity,
     secrets: runtime.secrets,
+    tokens: runtime.tokens,
+    usage: runtime.usage,
     ready: () => runtime.store.ping(),
     logger,
   });

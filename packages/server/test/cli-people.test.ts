@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Secret, SecretWithValue, WhoAmI } from '@ductape/sdk';
+import type { Secret, SecretWithValue, UserWhoAmI } from '@ductape/sdk';
 import {
   CLI_ENTRY,
   runCli,
@@ -205,7 +205,8 @@ describeEachBackend('the people commands', (backend) => {
       assert.ok(text.stdout.includes(credentialsFile(home)));
 
       const json = await cli(['whoami', '--json'], { home });
-      assert.deepEqual(JSON.parse(json.stdout) as WhoAmI, {
+      assert.deepEqual(JSON.parse(json.stdout) as UserWhoAmI, {
+        kind: 'user',
         workspace_id: developer.workspace_id,
         workspace_name: 'test workspace',
         user_id: developer.user_id,
@@ -247,7 +248,7 @@ describeEachBackend('the people commands', (backend) => {
       const home = await loggedIn(server.owner);
       const result = await cli(['whoami', '--json'], { home, env: envOf(developer) });
       assert.equal(result.code, 0, result.stderr);
-      assert.equal((JSON.parse(result.stdout) as WhoAmI).user_id, developer.user_id);
+      assert.equal((JSON.parse(result.stdout) as UserWhoAmI).user_id, developer.user_id);
 
       const noFile = await cli(['secrets', 'list', '--json'], { home: newHome(), env: envOf(developer) });
       assert.equal(noFile.code, 0, noFile.stderr);
@@ -264,7 +265,7 @@ describeEachBackend('the people commands', (backend) => {
       const home = await loggedIn(server.owner);
       const saved = await cli(['whoami', '--json'], { home, env: { DUCTAPE_URL: '' } });
       assert.equal(saved.code, 0, saved.stderr);
-      assert.equal((JSON.parse(saved.stdout) as WhoAmI).user_id, server.owner.user_id);
+      assert.equal((JSON.parse(saved.stdout) as UserWhoAmI).user_id, server.owner.user_id);
 
       // With credentials from the environment the saved URL does not apply: the default does,
       // where no server knows these credentials (or none listens at all).

@@ -204,6 +204,7 @@ describe('secrets at rest [postgres]', { skip: PG_SKIP_REASON }, () => {
       'schema_migrations',
       'secrets',
       'server_keys',
+      'service_tokens',
       'users',
       'workspace_keys',
       'workspaces',

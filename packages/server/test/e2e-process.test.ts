@@ -152,7 +152,12 @@ describe('the server process', () => {
     // The request's work was committed before the exit.
     const runtime = await openRuntime(loadConfig({ DUCTAPE_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }));
     try {
-      const principal = { workspaceId: owner.workspace_id, userId: owner.user_id, role: 'owner' as const };
+      const principal = {
+        kind: 'user' as const,
+        workspaceId: owner.workspace_id,
+        userId: owner.user_id,
+        role: 'owner' as const,
+      };
       const { value } = await runtime.secrets.fetch(principal, 'IN_FLIGHT_KEY');
       assert.equal(value, 'sent-across-a-shutdown');
     } finally {

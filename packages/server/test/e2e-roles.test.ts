@@ -3,7 +3,7 @@
  * signed in (or signed by someone else) through raw HTTP.
  */
 import type Ductape from '@ductape/sdk';
-import type { Role } from '@ductape/sdk';
+import type { Role, UserWhoAmI } from '@ductape/sdk';
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { startTestServer, type TestServer } from './helpers/harness.js';
@@ -93,9 +93,9 @@ describeEachBackend('roles', (backend) => {
 
   it('whoami() reports each role', async () => {
     for (const role of ['viewer', 'developer', 'admin'] as const) {
-      assert.equal((await client(role).whoami()).role, role);
+      assert.equal(((await client(role).whoami()) as UserWhoAmI).role, role);
     }
-    assert.equal((await owner.whoami()).role, 'owner');
+    assert.equal(((await owner.whoami()) as UserWhoAmI).role, 'owner');
   });
 });
 

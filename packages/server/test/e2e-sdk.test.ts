@@ -3,6 +3,7 @@
  * when the server is away or the credentials are wrong, and renewing its access token.
  */
 import Ductape from '@ductape/sdk';
+import type { UserWhoAmI } from '@ductape/sdk';
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { runNode } from './helpers/examples.js';
@@ -112,6 +113,6 @@ describeEachBackend('access token renewal', (backend) => {
     assertErrorBody(stale, 401, 'TOKEN_EXPIRED');
     // ...and the SDK renews its own without the caller noticing.
     assert.equal((await ductape.secrets.fetch('RENEWED_KEY')).value, 'still-readable');
-    assert.equal((await ductape.whoami()).role, 'owner');
+    assert.equal(((await ductape.whoami()) as UserWhoAmI).role, 'owner');
   });
 });

@@ -4,9 +4,15 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { PostgresStore } from '../src/store/backends/postgres/index.js';
+import { POSTGRES_MIGRATIONS } from '../src/store/migrations/postgres.js';
+import { SQLITE_MIGRATIONS } from '../src/store/migrations/sqlite.js';
 import { DuplicateKeyError, SchemaTooNewError, type SecretRow, type Store } from '../src/store/types.js';
 import { describeEachBackend, freshPgSchema, PG_URL } from './helpers/backends.js';
 import { openTestStore, type TestStore } from './helpers/stores.js';
+
+const LATEST = SQLITE_MIGRATIONS.length;
+// Both backends are always at the same schema version.
+assert.equal(POSTGRES_MIGRATIONS.length, LATEST);
 
 function secret(overrides: Partial<SecretRow> = {}): SecretRow {
   return {
@@ -165,7 +171,7 @@ describeEachBackend('store', (backend) => {
     const rows = (await t.sql('SELECT version FROM schema_migrations')) as { version: number }[];
     assert.deepEqual(
       rows.map((r) => r.version),
-      [1],
+      SQLITE_MIGRATIONS.map((m) => m.version),
     );
   });
 
@@ -173,7 +179,7 @@ describeEachBackend('store', (backend) => {
     await t.sql("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 0)");
     await assert.rejects(t.reopen(), (error: unknown) => {
       assert.ok(error instanceof SchemaTooNewError);
-      assert.match(error.message, /version 999, newer than this server knows \(1\)/);
+      assert.match(error.message, new RegExp(`version 999, newer than this server knows \\(${LATEST}\\)`));
       return true;
     });
     await t.sql('DELETE FROM schema_migrations WHERE version = 999');

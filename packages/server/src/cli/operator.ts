@@ -101,7 +101,8 @@ export function registerOperatorCommands(program: Command): void {
       try {
         const { from, to } = store.migration;
         if (options.json === true) printJson({ backend: store.backend, from, to });
-        else if (from === to) process.stdout.write(`The ${store.backend} schema is up to date (version ${to}).\n`);
+        else if (from === to)
+          process.stdout.write(`The ${store.backend} schema is up to date (version ${to}).\n`);
         else process.stdout.write(`Migrated the ${store.backend} schema from version ${from} to ${to}.\n`);
       } finally {
         await store.close();

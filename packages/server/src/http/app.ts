@@ -5,11 +5,15 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { IdentityService, Principal } from '../services/identity.service.js';
 import type { SecretsService } from '../services/secrets.service.js';
+import type { TokensService } from '../services/tokens.service.js';
+import type { UsageService } from '../services/usage.service.js';
 import { errorHandler } from './errors.js';
 import { registerJsonParser } from './json-parser.js';
 import { registerAuthRoutes } from './routes/auth.routes.js';
 import { registerHealthRoutes } from './routes/health.routes.js';
 import { registerSecretsRoutes } from './routes/secrets.routes.js';
+import { registerTokensRoutes } from './routes/tokens.routes.js';
+import { registerUsageRoutes } from './routes/usage.routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,6 +25,8 @@ declare module 'fastify' {
 export interface AppDeps {
   identity: IdentityService;
   secrets: SecretsService;
+  tokens: TokensService;
+  usage: UsageService;
   /** Resolves when the store answers; used by /readyz. */
   ready: () => Promise<void>;
   logger: FastifyBaseLogger;
@@ -58,7 +64,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       .code(404)
       .send({ code: 'ROUTE_NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0]}` });
   });
-  app.decorateRequest('principal', null as unknown as Principal);
+  app.decorateRequest('principal', null as never);
   app.addHook('onSend', async (request, reply, payload) => {
     void reply.headers(SECURITY_HEADERS);
     void reply.header('x-request-id', request.id);
@@ -73,6 +79,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     });
     authenticated.get('/v1/me', async (request) => deps.identity.whoami(request.principal));
     registerSecretsRoutes(authenticated, deps.secrets);
+    registerUsageRoutes(authenticated, deps.usage);
+    registerTokensRoutes(authenticated, deps.tokens);
   });
   return app;
 }

@@ -3,7 +3,7 @@
  * hash can never ride along into a response.
  */
 import type { Secret, SecretWithValue } from '@ductape/sdk';
-import { secretState } from '../services/secrets.service.js';
+import { secretState } from '../services/secret-state.js';
 import type { SecretMeta } from '../store/types.js';
 
 export function presentSecret(m: SecretMeta, nowMs = Date.now()): Secret {

@@ -41,15 +41,12 @@ const tokenType = z
   .nullable();
 
 const SLUG_RULE = `lower-case slugs: 1-${LIMITS.tagLength} characters of a-z 0-9 _ - ., starting with a letter or digit`;
+const SLUG = new RegExp(`^[a-z0-9][a-z0-9_.-]{0,${LIMITS.tagLength - 1}}$`);
+export const slug = z
+  .string({ error: `must be a string (${SLUG_RULE})` })
+  .regex(SLUG, { error: `must be one of the ${SLUG_RULE}` });
 const slugList = z
-  .array(
-    z
-      .string({ error: `must be a string (${SLUG_RULE})` })
-      .regex(new RegExp(`^[a-z0-9][a-z0-9_.-]{0,${LIMITS.tagLength - 1}}$`), {
-        error: `must be one of the ${SLUG_RULE}`,
-      }),
-    { error: 'must be an array of strings' },
-  )
+  .array(slug, { error: 'must be an array of strings' })
   .max(LIMITS.tagCount, { error: `must have at most ${LIMITS.tagCount} entries` })
   .transform((list) => [...new Set(list)]);
 
@@ -148,4 +145,79 @@ function fail(message: string, field: string | undefined): never {
 function allowedFields(schema: z.ZodType): string[] {
   const shape = (schema as unknown as { shape?: Record<string, unknown> }).shape;
   return shape ? Object.keys(shape) : [];
+}
+
+/** `POST /v1/resolve` and `POST /v1/validate`. */
+export const usageBody = z.strictObject({
+  input: z.unknown().refine((v) => v !== undefined, { error: 'is required: a string or any JSON value' }),
+  app: slug.optional(),
+  env: slug.optional(),
+});
+
+/** `GET /v1/export?app=&env=&only=A,B` */
+export const exportQuery = z.strictObject({
+  app: slug.optional(),
+  env: slug.optional(),
+  only: z
+    .string({ error: 'must be a comma-separated list of keys' })
+    .transform((list) => [...new Set(list.split(',').filter((k) => k !== ''))])
+    .pipe(
+      z
+        .array(secretKey)
+        .min(1, { error: 'must name at least one key' })
+        .max(1000, { error: 'must name at most 1000 keys' }),
+    )
+    .optional(),
+});
+
+export const createTokenBody = z
+  .strictObject({
+    app: slug,
+    env: slug,
+    ttl_seconds: z
+      .number({ error: 'must be a whole number of seconds' })
+      .int({ error: 'must be a whole number of seconds' })
+      .positive({ error: 'must be positive' })
+      .optional(),
+    expires_at: z
+      .number({ error: 'must be a unix timestamp in seconds' })
+      .int({ error: 'must be a whole number of seconds' })
+      .positive({ error: 'must be positive' })
+      .optional(),
+    description: z
+      .string({ error: 'must be a string or null' })
+      .max(200, { error: 'must be at most 200 characters' })
+      // As for secrets: an unpaired surrogate would be stored altered, differently per backend.
+      .refine((v) => v.isWellFormed(), { error: 'must be valid Unicode text' })
+      .nullable()
+      .optional(),
+  })
+  .refine((t) => t.ttl_seconds === undefined || t.expires_at === undefined, {
+    error: 'give ttl_seconds or expires_at, not both',
+  });
+
+export const tokenIdParams = z.strictObject({
+  id: z.string().regex(/^[0-9a-f]{24}$/, { error: 'must be a token id (24 lower-case hex characters)' }),
+});
+
+export const IMPORT_LIMIT = 500;
+export const importBody = z.strictObject({
+  secrets: z
+    .array(z.unknown(), { error: 'must be an array of secrets' })
+    .min(1, { error: 'must hold at least one secret' })
+    .max(IMPORT_LIMIT, { error: `must hold at most ${IMPORT_LIMIT} secrets per request` }),
+  overwrite: z.boolean({ error: 'must be true or false' }).optional(),
+});
+
+/** Validates one import item on its own: a valid item, or the refusal naming its field. */
+export function parseImportItem(
+  item: unknown,
+  index: number,
+): z.output<typeof createSecretBody> | { key: string; refused: AppError } {
+  try {
+    return parse(createSecretBody, item, `secrets[${index}]`);
+  } catch (error) {
+    const key = (item as { key?: unknown } | null)?.key;
+    return { key: typeof key === 'string' ? key.slice(0, 200) : `#${index}`, refused: error as AppError };
+  }
 }

@@ -6,19 +6,16 @@ import type { Role, TokenRequest, TokenResponse, WhoAmI } from '@ductape/sdk';
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { signAccessToken, verifyAccessToken } from '../crypto/access-token.js';
 import { generatePrivateKey, hashCredential, verifyCredential } from '../crypto/credentials.js';
+import { parseServiceToken, SERVICE_TOKEN_PREFIX } from '../crypto/service-token.js';
 import { toKeyObject, unwrapServerKey, wrapServerKey } from '../crypto/envelope.js';
 import { KeyMismatchError, type Keyring } from '../crypto/keyring.js';
 import type { MasterKey } from '../crypto/key-provider.js';
 import { AppError } from '../errors.js';
+import type { Principal, TokenPrincipal, UserPrincipal } from './principal.js';
 import { newId } from '../ids.js';
 import type { Store } from '../store/types.js';
 
-/** The authenticated caller of a request. */
-export interface Principal {
-  workspaceId: string;
-  userId: string;
-  role: Role;
-}
+export type { Principal } from './principal.js';
 
 export interface NewCredentials {
   workspace_id: string;
@@ -61,7 +58,7 @@ export async function loadSigningKey(
 }
 
 export interface IdentityDeps {
-  store: Pick<Store, 'createWorkspace' | 'getWorkspace' | 'insertUser' | 'getUser'>;
+  store: Pick<Store, 'createWorkspace' | 'getWorkspace' | 'insertUser' | 'getUser' | 'getServiceToken'>;
   keyring: Pick<Keyring, 'newWorkspaceKey'>;
   signingKey: KeyObject;
   accessTokenTtlSeconds: number;
@@ -74,6 +71,44 @@ const invalidCredentials = (): AppError =>
 
 export function createIdentityService(deps: IdentityDeps) {
   const { store, keyring, signingKey, accessTokenTtlSeconds } = deps;
+
+  async function userPrincipal(bearer: string): Promise<UserPrincipal> {
+    const result = verifyAccessToken(signingKey, bearer, Math.floor(Date.now() / 1000));
+    if (!result.ok) {
+      throw result.reason === 'expired'
+        ? new AppError('TOKEN_EXPIRED', 'Access token has expired; sign in again')
+        : new AppError('TOKEN_INVALID', 'Access token is not valid');
+    }
+    const { claims } = result;
+    const user = await store.getUser(claims.u);
+    if (
+      !user ||
+      user.workspaceId !== claims.w ||
+      user.removedAt !== null ||
+      user.keyGeneration !== claims.g
+    ) {
+      throw new AppError('TOKEN_INVALID', 'Access token is no longer valid; sign in again');
+    }
+    return { kind: 'user', workspaceId: user.workspaceId, userId: user.id, role: user.role };
+  }
+
+  /** Looked up on every request, so a revoke takes effect at once on every node. */
+  async function serviceTokenPrincipal(bearer: string): Promise<TokenPrincipal> {
+    const parsed = parseServiceToken(bearer);
+    const row = parsed ? await store.getServiceToken(parsed.id) : undefined;
+    const matches = verifyCredential(bearer, row?.tokenHash);
+    if (!row || !matches) throw new AppError('TOKEN_INVALID', 'Service token is not valid');
+    if (row.revokedAt !== null) throw new AppError('TOKEN_INVALID', 'Service token has been revoked');
+    if (row.expiresAt * 1000 <= Date.now()) throw new AppError('TOKEN_EXPIRED', 'Service token has expired');
+    return {
+      kind: 'token',
+      workspaceId: row.workspaceId,
+      tokenId: row.id,
+      app: row.app,
+      env: row.env,
+      expiresAt: row.expiresAt,
+    };
+  }
 
   return {
     /** Creates a workspace, its first data key and its owner. Returns the owner's key, once. */
@@ -155,30 +190,28 @@ export function createIdentityService(deps: IdentityDeps) {
       if (!match) {
         throw new AppError('TOKEN_INVALID', 'Authorization header must be "Bearer <access token>"');
       }
-      const result = verifyAccessToken(signingKey, match[1] as string, Math.floor(Date.now() / 1000));
-      if (!result.ok) {
-        throw result.reason === 'expired'
-          ? new AppError('TOKEN_EXPIRED', 'Access token has expired; sign in again')
-          : new AppError('TOKEN_INVALID', 'Access token is not valid');
-      }
-      const { claims } = result;
-      const user = await store.getUser(claims.u);
-      if (
-        !user ||
-        user.workspaceId !== claims.w ||
-        user.removedAt !== null ||
-        user.keyGeneration !== claims.g
-      ) {
-        throw new AppError('TOKEN_INVALID', 'Access token is no longer valid; sign in again');
-      }
-      return { workspaceId: user.workspaceId, userId: user.id, role: user.role };
+      const bearer = match[1] as string;
+      return bearer.startsWith(SERVICE_TOKEN_PREFIX) ? serviceTokenPrincipal(bearer) : userPrincipal(bearer);
     },
 
     async whoami(principal: Principal): Promise<WhoAmI> {
       const workspace = await store.getWorkspace(principal.workspaceId);
+      const workspace_name = workspace?.name ?? '';
+      if (principal.kind === 'token') {
+        return {
+          kind: 'service_token',
+          workspace_id: principal.workspaceId,
+          workspace_name,
+          token_id: principal.tokenId,
+          app: principal.app,
+          env: principal.env,
+          expires_at: principal.expiresAt,
+        };
+      }
       return {
+        kind: 'user',
         workspace_id: principal.workspaceId,
-        workspace_name: workspace?.name ?? '',
+        workspace_name,
         user_id: principal.userId,
         role: principal.role,
       };

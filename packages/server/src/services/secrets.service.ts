@@ -2,14 +2,22 @@
  * The rules of secrets: who may do what, what a status means, and how a value is sealed.
  * Inputs arrive validated (see http/schemas.ts); the service checks roles and state.
  */
-import type { CreateSecretInput, UpdateSecretInput } from '@ductape/sdk';
+import type { CreateSecretInput, ImportResult, UpdateSecretInput } from '@ductape/sdk';
 import { OpenError } from '../crypto/aead.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { AppError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
-import { DuplicateKeyError, type SecretChanges, type SecretMeta, type Store } from '../store/types.js';
-import type { Principal } from './identity.service.js';
+import {
+  DuplicateKeyError,
+  type SecretChanges,
+  type SecretMeta,
+  type SecretRow,
+  type Store,
+} from '../store/types.js';
+import type { Principal } from './principal.js';
 import { authorize } from './roles.js';
+import { secretState } from './secret-state.js';
+import { scopeError, usageError } from './usage.js';
 
 export interface SecretsDeps {
   store: Pick<
@@ -19,18 +27,28 @@ export interface SecretsDeps {
   keyring: Pick<Keyring, 'seal' | 'open'>;
 }
 
-export type SecretState = 'active' | 'revoked' | 'expired';
-
-export function secretState(
-  meta: Pick<SecretMeta, 'revokedAt' | 'expiresAt'>,
-  nowMs = Date.now(),
-): SecretState {
-  if (meta.revokedAt !== null) return 'revoked';
-  if (meta.expiresAt !== null && meta.expiresAt * 1000 <= nowMs) return 'expired';
-  return 'active';
-}
-
 export type SecretsService = ReturnType<typeof createSecretsService>;
+
+/**
+ * Opens a stored value. A ciphertext that fails authentication (altered, or moved from
+ * another row) is an integrity error naming the key: never garbage, never another value.
+ */
+export async function openSecret(keyring: Pick<Keyring, 'open'>, row: SecretRow): Promise<string> {
+  try {
+    return await keyring.open(
+      { workspaceId: row.workspaceId, secretId: row.id, version: row.version },
+      row.sealed,
+    );
+  } catch (error) {
+    if (error instanceof OpenError) {
+      throw new AppError(
+        'SECRET_INTEGRITY_ERROR',
+        `Secret '${row.key}' failed its integrity check: the stored ciphertext was altered or does not belong to it`,
+      );
+    }
+    throw error;
+  }
+}
 
 export function createSecretsService({ store, keyring }: SecretsDeps) {
   async function metaOr404(principal: Principal, key: string): Promise<SecretMeta> {
@@ -55,43 +73,41 @@ export function createSecretsService({ store, keyring }: SecretsDeps) {
 
   return {
     async list(principal: Principal): Promise<SecretMeta[]> {
-      authorize(principal.role, 'secrets.list');
-      return store.listSecrets(principal.workspaceId);
+      authorize(principal, 'secrets.list');
+      const all = await store.listSecrets(principal.workspaceId);
+      // A service token sees only what its app and environment may use.
+      return principal.kind === 'token' ? all.filter((m) => scopeError(m, m.key, principal) === null) : all;
     },
 
     async metadata(principal: Principal, key: string): Promise<SecretMeta> {
-      authorize(principal.role, 'secrets.list');
-      return metaOr404(principal, key);
+      authorize(principal, 'secrets.list');
+      const meta = await metaOr404(principal, key);
+      if (principal.kind === 'token') {
+        const refused = scopeError(meta, key, principal);
+        if (refused) throw refused;
+      }
+      return meta;
     },
 
     /** The secret with its decrypted value; refuses revoked and expired secrets with 410. */
     async fetch(principal: Principal, key: string): Promise<{ meta: SecretMeta; value: string }> {
-      authorize(principal.role, 'secrets.read');
+      authorize(principal, 'secrets.use');
       const row = await store.getSecret(principal.workspaceId, key);
+      if (principal.kind === 'token') {
+        // A service token uses secrets: every usage rule, in the documented order.
+        const refused = usageError(row, key, principal);
+        if (refused) throw refused;
+      }
       if (!row) throw notFound(key);
       const state = secretState(row);
       if (state === 'revoked') throw new AppError('SECRET_REVOKED', `Secret '${key}' has been revoked`);
       if (state === 'expired') throw new AppError('SECRET_EXPIRED', `Secret '${key}' has expired`);
-      const { sealed, ...meta } = row;
-      try {
-        const value = await keyring.open(
-          { workspaceId: row.workspaceId, secretId: row.id, version: row.version },
-          sealed,
-        );
-        return { meta, value };
-      } catch (error) {
-        if (error instanceof OpenError) {
-          throw new AppError(
-            'SECRET_INTEGRITY_ERROR',
-            `Secret '${key}' failed its integrity check: the stored ciphertext was altered or does not belong to it`,
-          );
-        }
-        throw error;
-      }
+      const { sealed: _sealed, ...meta } = row;
+      return { meta, value: await openSecret(keyring, row) };
     },
 
     async create(principal: Principal, input: CreateSecretInput): Promise<SecretMeta> {
-      authorize(principal.role, 'secrets.write');
+      authorize(principal, 'secrets.write');
       const now = Date.now();
       const id = newId();
       const version = 1;
@@ -130,7 +146,7 @@ export function createSecretsService({ store, keyring }: SecretsDeps) {
 
     /** Changes metadata and/or the value; a new value is sealed as the next version. */
     async update(principal: Principal, key: string, patch: UpdateSecretInput): Promise<SecretMeta> {
-      authorize(principal.role, 'secrets.write');
+      authorize(principal, 'secrets.write');
       return change(principal, key, async (current, now) => {
         const changes: SecretChanges = { updatedAt: now };
         if (patch.description !== undefined) changes.description = patch.description;
@@ -149,21 +165,71 @@ export function createSecretsService({ store, keyring }: SecretsDeps) {
       });
     },
 
+    /**
+     * Creates many secrets; with `overwrite`, updates the ones that exist (value and the
+     * metadata given). Each item stands alone: one refused item does not stop the others.
+     * Items arrive validated, or as the refusal their validation produced.
+     */
+    async importMany(
+      principal: Principal,
+      items: readonly (CreateSecretInput | { key: string; refused: AppError })[],
+      overwrite: boolean,
+    ): Promise<ImportResult[]> {
+      authorize(principal, 'secrets.write');
+      const results: ImportResult[] = [];
+      for (const item of items) {
+        if ('refused' in item) {
+          results.push({
+            key: item.key,
+            status: 'refused',
+            code: item.refused.code,
+            message: item.refused.message,
+          });
+          continue;
+        }
+        try {
+          await this.create(principal, item);
+          results.push({ key: item.key, status: 'created' });
+        } catch (error) {
+          if (!(error instanceof AppError) || error.code !== 'SECRET_EXISTS') throw error;
+          if (!overwrite) {
+            results.push({
+              key: item.key,
+              status: 'refused',
+              code: error.code,
+              message: `${error.message}; use overwrite to update it`,
+            });
+            continue;
+          }
+          const { key, ...patch } = item;
+          try {
+            await this.update(principal, key, patch);
+            results.push({ key, status: 'updated' });
+          } catch (updateError) {
+            // e.g. deleted meanwhile: report it, go on with the rest.
+            if (!(updateError instanceof AppError) || updateError.status >= 500) throw updateError;
+            results.push({ key, status: 'refused', code: updateError.code, message: updateError.message });
+          }
+        }
+      }
+      return results;
+    },
+
     async delete(principal: Principal, key: string): Promise<void> {
-      authorize(principal.role, 'secrets.delete');
+      authorize(principal, 'secrets.delete');
       if (!(await store.deleteSecret(principal.workspaceId, key))) throw notFound(key);
     },
 
     /** Disables a secret without deleting it. Revoking a revoked secret keeps its first revoke time. */
     async revoke(principal: Principal, key: string): Promise<SecretMeta> {
-      authorize(principal.role, 'secrets.revoke');
+      authorize(principal, 'secrets.revoke');
       return change(principal, key, async (current, now) =>
         current.revokedAt === null ? { revokedAt: now, updatedAt: now } : null,
       );
     },
 
     async restore(principal: Principal, key: string): Promise<SecretMeta> {
-      authorize(principal.role, 'secrets.revoke');
+      authorize(principal, 'secrets.revoke');
       return change(principal, key, async (current, now) =>
         current.revokedAt === null ? null : { revokedAt: null, updatedAt: now },
       );

@@ -3,7 +3,7 @@
  * records to the Store's rows. Each backend decodes its own list encoding (JSON text in
  * SQLite, text[] in PostgreSQL) into `string[]` before mapping.
  */
-import type { SecretChanges, SecretMeta, UserRow } from './types.js';
+import type { SecretChanges, SecretMeta, ServiceTokenRow, UserRow } from './types.js';
 
 export const SECRET_META_COLUMNS =
   'id, workspace_id, key, description, token_type, scope, envs, expires_at, revoked_at, version, created_at, updated_at';
@@ -91,4 +91,50 @@ export function userValues(u: UserRow): unknown[] {
 export function applyChanges(current: SecretMeta, changes: SecretChanges): SecretMeta {
   const { sealed: _sealed, ...rest } = changes;
   return { ...current, ...rest };
+}
+
+export const SERVICE_TOKEN_COLUMNS =
+  'id, workspace_id, app, env, description, token_hash, created_by, created_at, expires_at, revoked_at';
+
+export interface ServiceTokenRecord {
+  id: string;
+  workspace_id: string;
+  app: string;
+  env: string;
+  description: string | null;
+  token_hash: Buffer;
+  created_by: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+export function toServiceTokenRow(r: ServiceTokenRecord): ServiceTokenRow {
+  return {
+    id: r.id,
+    workspaceId: r.workspace_id,
+    app: r.app,
+    env: r.env,
+    description: r.description,
+    tokenHash: r.token_hash,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
+  };
+}
+
+export function serviceTokenValues(t: ServiceTokenRow): unknown[] {
+  return [
+    t.id,
+    t.workspaceId,
+    t.app,
+    t.env,
+    t.description,
+    t.tokenHash,
+    t.createdBy,
+    t.createdAt,
+    t.expiresAt,
+    t.revokedAt,
+  ];
 }

@@ -59,6 +59,25 @@ export type SecretChanges = Partial<
   >
 > & { updatedAt: number };
 
+/** A service token: a machine identity bound to one app and one environment. */
+export interface ServiceTokenRow {
+  id: string;
+  workspaceId: string;
+  app: string;
+  env: string;
+  description: string | null;
+  /** SHA-256 of the whole token */
+  tokenHash: Buffer;
+  /** id of the user who minted it */
+  createdBy: string;
+  /** unix milliseconds */
+  createdAt: number;
+  /** unix seconds, like every expiry on the wire */
+  expiresAt: number;
+  /** unix milliseconds */
+  revokedAt: number | null;
+}
+
 export interface ServerKeyRow {
   name: string;
   kekId: string;
@@ -124,6 +143,10 @@ export interface Store extends WrappedKeySource {
   insertSecret(row: SecretRow): Promise<void>;
   getSecret(workspaceId: string, key: string): Promise<SecretRow | undefined>;
   getSecretMeta(workspaceId: string, key: string): Promise<SecretMeta | undefined>;
+  /** Full rows (sealed values included) of the given keys that exist, in any order. */
+  getSecrets(workspaceId: string, keys: readonly string[]): Promise<SecretRow[]>;
+  /** Full rows of every secret of a workspace, ordered by key. */
+  listSecretRows(workspaceId: string): Promise<SecretRow[]>;
   /** Metadata of every secret of a workspace, ordered by key. */
   listSecrets(workspaceId: string): Promise<SecretMeta[]>;
   /**
@@ -138,6 +161,13 @@ export interface Store extends WrappedKeySource {
     compute: (current: SecretMeta) => Promise<SecretChanges | null>,
   ): Promise<SecretMeta | undefined>;
   deleteSecret(workspaceId: string, key: string): Promise<boolean>;
+
+  insertServiceToken(row: ServiceTokenRow): Promise<void>;
+  getServiceToken(id: string): Promise<ServiceTokenRow | undefined>;
+  /** Every token of a workspace, newest first. */
+  listServiceTokens(workspaceId: string): Promise<ServiceTokenRow[]>;
+  /** Marks a token revoked (keeping its first revoke time); false when no such token in the workspace. */
+  revokeServiceToken(workspaceId: string, id: string, revokedAt: number): Promise<boolean>;
 }
 
 export type { WrappedDataKey };

@@ -8,6 +8,8 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 
 export class TcpProxy {
   private server: Server | undefined;
+  /** While set, bytes go nowhere and new connections hang: a silent network partition. */
+  private blackholed = false;
   private readonly pairs = new Set<[Socket, Socket]>();
   private listenPort = 0;
 
@@ -48,6 +50,7 @@ export class TcpProxy {
 
   /** Refuses new connections and drops every open one. */
   async stop(): Promise<void> {
+    this.blackholed = false;
     const server = this.server;
     this.server = undefined;
     for (const [client, upstream] of this.pairs) {
@@ -58,7 +61,29 @@ export class TcpProxy {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /**
+   * A silent partition: nothing is refused or closed, bytes just stop flowing both ways, on
+   * open connections and on new ones. `stop()` then `start()` heals it (dropping everything).
+   */
+  blackhole(): void {
+    this.blackholed = true;
+    for (const [client, upstream] of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  }
+
   private pipe(client: Socket): void {
+    if (this.blackholed) {
+      // Accepted, then never answered.
+      const pair: [Socket, Socket] = [client, client];
+      this.pairs.add(pair);
+      client.on('error', () => this.pairs.delete(pair)).on('close', () => this.pairs.delete(pair));
+      client.pause();
+      return;
+    }
     const upstream = createConnection({ port: this.upstreamPort, host: this.upstreamHost });
     const pair: [Socket, Socket] = [client, upstream];
     this.pairs.add(pair);

@@ -68,6 +68,7 @@ async function login(options: LoginOptions): Promise<void> {
   const client = new Ductape({ workspace_id, user_id, private_key, url });
   await client.init();
   const me = await client.whoami();
+  if (me.kind !== 'user') throw new Error('the server did not sign these credentials in as a user');
 
   const home = homeDir();
   const path = writeCredentialsFile(home, { url, workspace_id, user_id, private_key });
@@ -118,7 +119,7 @@ Examples:
     .command('whoami')
     .description('Show the workspace, user and role your credentials belong to')
     .option('--url <url>', 'the server URL (see below)')
-    .option('--json', 'print {workspace_id, workspace_name, user_id, role} as JSON')
+    .option('--json', 'print {kind, workspace_id, workspace_name, user_id, role} as JSON')
     .addHelpText('after', CREDENTIALS_HELP)
     .action(async (options: { url?: string; json?: boolean }) => {
       const { client, url, source } = connect(options.url);
@@ -129,8 +130,16 @@ Examples:
       }
       const lines: [string, string][] = [
         ['workspace', `${printable(me.workspace_name)} (${me.workspace_id})`],
-        ['user', me.user_id],
-        ['role', me.role],
+        ...(me.kind === 'user'
+          ? ([
+              ['user', me.user_id],
+              ['role', me.role],
+            ] as [string, string][])
+          : ([
+              ['token', me.token_id],
+              ['app', me.app],
+              ['env', me.env],
+            ] as [string, string][])),
         ['server', url],
         ['credentials', source],
       ];

@@ -1,7 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { SecretsService } from '../../services/secrets.service.js';
 import { presentSecret, presentSecretWithValue } from '../present.js';
-import { createSecretBody, keyParams, parse, updateSecretBody } from '../schemas.js';
+import {
+  createSecretBody,
+  importBody,
+  keyParams,
+  parse,
+  parseImportItem,
+  updateSecretBody,
+} from '../schemas.js';
 
 export function registerSecretsRoutes(app: FastifyInstance, secrets: SecretsService): void {
   const keyOf = (params: unknown): string => parse(keyParams, params, 'path').key;
@@ -16,6 +23,17 @@ export function registerSecretsRoutes(app: FastifyInstance, secrets: SecretsServ
     const input = parse(createSecretBody, request.body, 'request body');
     const created = await secrets.create(request.principal, input);
     return reply.code(201).send(presentSecret(created));
+  });
+
+  /** Bulk create (or, with overwrite, update): one result per item, in order. */
+  app.post('/v1/secrets/import', async (request) => {
+    const { secrets: items, overwrite } = parse(importBody, request.body, 'request body');
+    const results = await secrets.importMany(
+      request.principal,
+      items.map(parseImportItem),
+      overwrite === true,
+    );
+    return { results };
   });
 
   app.get('/v1/secrets/:key', async (request) => {

@@ -60,4 +60,23 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'service-tokens',
+    sql: `
+      CREATE TABLE service_tokens (
+        id            text PRIMARY KEY,
+        workspace_id  text NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        app           text NOT NULL,
+        env           text NOT NULL,
+        description   text,
+        token_hash    bytea NOT NULL,
+        created_by    text NOT NULL,
+        created_at    bigint NOT NULL,
+        expires_at    bigint NOT NULL,
+        revoked_at    bigint
+      );
+      CREATE INDEX service_tokens_workspace ON service_tokens(workspace_id);
+    `,
+  },
 ];

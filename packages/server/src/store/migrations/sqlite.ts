@@ -63,4 +63,23 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'service-tokens',
+    sql: `
+      CREATE TABLE service_tokens (
+        id            TEXT PRIMARY KEY,
+        workspace_id  TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        app           TEXT NOT NULL,
+        env           TEXT NOT NULL,
+        description   TEXT,
+        token_hash    BLOB NOT NULL,
+        created_by    TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        expires_at    INTEGER NOT NULL,
+        revoked_at    INTEGER
+      ) STRICT;
+      CREATE INDEX service_tokens_workspace ON service_tokens(workspace_id);
+    `,
+  },
 ];

@@ -2,8 +2,8 @@
  * The PostgreSQL store, for teams that run several stateless server nodes on one database.
  *
  * node-postgres with a pool. Every failure to reach the database becomes
- * `StoreUnavailableError` (503) quickly: connecting times out after `connectTimeoutMs`, and a
- * query after `queryTimeoutMs`. Broken connections are dropped by the pool and replaced on
+ * `StoreUnavailableError` (503) quickly: connecting times out after `connectTimeoutMs` (2 s),
+ * and a query after `queryTimeoutMs` (5 s). Broken connections are dropped by the pool and replaced on
  * the next query, so the store recovers by itself when the database comes back.
  * Migrations run under an advisory lock, so nodes starting together never race.
  */
@@ -17,6 +17,7 @@ import {
   StoreUnavailableError,
   type MigrationResult,
   type SecretChanges,
+  type ServiceTokenRow,
   type SecretMeta,
   type SecretRow,
   type ServerKeyRow,
@@ -29,6 +30,10 @@ import {
   INSERT_USER_COLUMNS,
   SECRET_META_COLUMNS as META_COLUMNS,
   applyChanges,
+  SERVICE_TOKEN_COLUMNS,
+  serviceTokenValues,
+  toServiceTokenRow,
+  type ServiceTokenRecord,
   changedFields,
   toSecretMeta,
   toUserRow,
@@ -104,6 +109,19 @@ async function migrateWith(
   }
 }
 
+/**
+ * The pool listens for 'error' only on idle clients. A checked-out client whose connection
+ * drops (database restart, pg_terminate_backend, network cut) emits 'error' even when its
+ * query already failed, and with no listener that would crash the process. The failure still
+ * reaches the holder through its pending or next query. Returns the function that removes
+ * the listener, to call just before `release()` (which puts the pool's back).
+ */
+function guardCheckedOut(client: pg.PoolClient): () => void {
+  const ignore = (): void => undefined;
+  client.on('error', ignore);
+  return () => client.off('error', ignore);
+}
+
 export class PostgresStore implements Store {
   readonly backend = 'postgres' as const;
   private readonly pool: pg.Pool;
@@ -120,8 +138,12 @@ export class PostgresStore implements Store {
     const pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolSize,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
-      query_timeout: options.queryTimeoutMs ?? 10_000,
+      // Fail fast when the database is unreachable: refuse within 2 s to connect and 5 s
+      // to answer (a silent network partition), and let TCP keepalive find dead links.
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 2000,
+      query_timeout: options.queryTimeoutMs ?? 5000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       idleTimeoutMillis: 30_000,
       options: `-c search_path=${quoteIdent(options.schema)}`,
       application_name: 'ductape',
@@ -131,9 +153,11 @@ export class PostgresStore implements Store {
     let migration: MigrationResult;
     try {
       const client = await pool.connect();
+      const unguard = guardCheckedOut(client);
       try {
         migration = await migrateWith(client, options.schema, migrations);
       } finally {
+        unguard();
         client.release();
       }
     } catch (error) {
@@ -163,14 +187,17 @@ export class PostgresStore implements Store {
     } catch (error) {
       throw isConnectionError(error) ? new StoreUnavailableError(error) : error;
     }
+    const unguard = guardCheckedOut(client);
     try {
       await client.query('BEGIN');
       const result = await work(client);
       await client.query('COMMIT');
+      unguard();
       client.release();
       return result;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
+      unguard();
       // A broken connection must not go back to the pool.
       client.release(isConnectionError(error) ? (error as Error) : undefined);
       throw isConnectionError(error) ? new StoreUnavailableError(error) : error;
@@ -181,8 +208,13 @@ export class PostgresStore implements Store {
     await this.pool.end();
   }
 
+  /** Readiness: a short timeout of its own, so a load balancer's check never hangs. */
   async ping(): Promise<void> {
-    await this.query('SELECT 1');
+    try {
+      await this.pool.query({ text: 'SELECT 1', query_timeout: 2000 } as pg.QueryConfig);
+    } catch (error) {
+      throw new StoreUnavailableError(error);
+    }
   }
 
   async getServerKey(name: string): Promise<ServerKeyRow | undefined> {
@@ -324,6 +356,57 @@ export class PostgresStore implements Store {
       ]);
       return applyChanges(current, changes);
     });
+  }
+
+  async getSecrets(workspaceId: string, keys: readonly string[]): Promise<SecretRow[]> {
+    if (keys.length === 0) return [];
+    const { rows } = await this.query<SecretRecord>(
+      `SELECT ${META_COLUMNS}, sealed FROM secrets WHERE workspace_id = $1 AND key = ANY($2::text[])`,
+      [workspaceId, keys],
+      'get_secrets',
+    );
+    return rows.map((r) => ({ ...toMeta(r), sealed: r.sealed as Buffer }));
+  }
+
+  async listSecretRows(workspaceId: string): Promise<SecretRow[]> {
+    const { rows } = await this.query<SecretRecord>(
+      `SELECT ${META_COLUMNS}, sealed FROM secrets WHERE workspace_id = $1 ORDER BY key`,
+      [workspaceId],
+    );
+    return rows.map((r) => ({ ...toMeta(r), sealed: r.sealed as Buffer }));
+  }
+
+  async insertServiceToken(row: ServiceTokenRow): Promise<void> {
+    await this.query(
+      `INSERT INTO service_tokens (${SERVICE_TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      serviceTokenValues(row),
+    );
+  }
+
+  async getServiceToken(id: string): Promise<ServiceTokenRow | undefined> {
+    const { rows } = await this.query<ServiceTokenRecord>(
+      `SELECT ${SERVICE_TOKEN_COLUMNS} FROM service_tokens WHERE id = $1`,
+      [id],
+      'get_service_token',
+    );
+    const r = rows[0];
+    return r && toServiceTokenRow(r);
+  }
+
+  async listServiceTokens(workspaceId: string): Promise<ServiceTokenRow[]> {
+    const { rows } = await this.query<ServiceTokenRecord>(
+      `SELECT ${SERVICE_TOKEN_COLUMNS} FROM service_tokens WHERE workspace_id = $1 ORDER BY created_at DESC, id DESC`,
+      [workspaceId],
+    );
+    return rows.map(toServiceTokenRow);
+  }
+
+  async revokeServiceToken(workspaceId: string, id: string, revokedAt: number): Promise<boolean> {
+    const result = await this.query(
+      'UPDATE service_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE workspace_id = $2 AND id = $3',
+      [revokedAt, workspaceId, id],
+    );
+    return result.rowCount === 1;
   }
 
   async deleteSecret(workspaceId: string, key: string): Promise<boolean> {

@@ -15,6 +15,7 @@ import {
   SchemaTooNewError,
   type MigrationResult,
   type SecretChanges,
+  type ServiceTokenRow,
   type SecretMeta,
   type SecretRow,
   type ServerKeyRow,
@@ -27,6 +28,10 @@ import {
   INSERT_USER_COLUMNS,
   SECRET_META_COLUMNS as META_COLUMNS,
   applyChanges,
+  SERVICE_TOKEN_COLUMNS,
+  serviceTokenValues,
+  toServiceTokenRow,
+  type ServiceTokenRecord,
   changedFields,
   toSecretMeta,
   toUserRow,
@@ -118,6 +123,23 @@ export class SqliteStore implements Store {
       getSecretMeta: db.prepare(`SELECT ${META_COLUMNS} FROM secrets WHERE workspace_id = ? AND key = ?`),
       listSecrets: db.prepare(`SELECT ${META_COLUMNS} FROM secrets WHERE workspace_id = ? ORDER BY key`),
       deleteSecret: db.prepare('DELETE FROM secrets WHERE workspace_id = ? AND key = ?'),
+      // json_each: one statement for any number of keys.
+      getSecrets: db.prepare(
+        `SELECT ${META_COLUMNS}, sealed FROM secrets WHERE workspace_id = ? AND key IN (SELECT value FROM json_each(?))`,
+      ),
+      listSecretRows: db.prepare(
+        `SELECT ${META_COLUMNS}, sealed FROM secrets WHERE workspace_id = ? ORDER BY key`,
+      ),
+      insertServiceToken: db.prepare(
+        `INSERT INTO service_tokens (${SERVICE_TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      getServiceToken: db.prepare(`SELECT ${SERVICE_TOKEN_COLUMNS} FROM service_tokens WHERE id = ?`),
+      listServiceTokens: db.prepare(
+        `SELECT ${SERVICE_TOKEN_COLUMNS} FROM service_tokens WHERE workspace_id = ? ORDER BY created_at DESC, id DESC`,
+      ),
+      revokeServiceToken: db.prepare(
+        'UPDATE service_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE workspace_id = ? AND id = ?',
+      ),
     };
   }
 
@@ -258,6 +280,34 @@ export class SqliteStore implements Store {
     }
     const values = fields.map((f) => encodeChange(f, changes[f]));
     return statement.run(...values, workspaceId, id, expectedVersion).changes === 1;
+  }
+
+  async getSecrets(workspaceId: string, keys: readonly string[]): Promise<SecretRow[]> {
+    if (keys.length === 0) return [];
+    const rows = this.stmt.getSecrets.all(workspaceId, JSON.stringify(keys)) as SecretRecord<string>[];
+    return rows.map((r) => ({ ...toMeta(r), sealed: r.sealed as Buffer }));
+  }
+
+  async listSecretRows(workspaceId: string): Promise<SecretRow[]> {
+    const rows = this.stmt.listSecretRows.all(workspaceId) as SecretRecord<string>[];
+    return rows.map((r) => ({ ...toMeta(r), sealed: r.sealed as Buffer }));
+  }
+
+  async insertServiceToken(row: ServiceTokenRow): Promise<void> {
+    this.stmt.insertServiceToken.run(...serviceTokenValues(row));
+  }
+
+  async getServiceToken(id: string): Promise<ServiceTokenRow | undefined> {
+    const r = this.stmt.getServiceToken.get(id) as ServiceTokenRecord | undefined;
+    return r && toServiceTokenRow(r);
+  }
+
+  async listServiceTokens(workspaceId: string): Promise<ServiceTokenRow[]> {
+    return (this.stmt.listServiceTokens.all(workspaceId) as ServiceTokenRecord[]).map(toServiceTokenRow);
+  }
+
+  async revokeServiceToken(workspaceId: string, id: string, revokedAt: number): Promise<boolean> {
+    return this.stmt.revokeServiceToken.run(revokedAt, workspaceId, id).changes === 1;
   }
 
   async deleteSecret(workspaceId: string, key: string): Promise<boolean> {

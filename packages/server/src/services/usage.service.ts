@@ -1,0 +1,171 @@
+/**
+ * Using secrets from programs: resolving `$Secret{KEY}` references in any JSON value,
+ * validating them without values, and exporting what an app may use in an environment.
+ * The usage rules (usage.ts) are enforced here, on the server, for users and service
+ * tokens alike; a service token always acts as its own app and environment.
+ */
+import type { ExportResponse, ReferenceReport, ValidateResponse } from '@ductape/sdk';
+import type { Keyring } from '../crypto/keyring.js';
+import { AppError } from '../errors.js';
+import type { SecretRow, Store } from '../store/types.js';
+import type { Principal } from './principal.js';
+import { LIMITS, ReferenceDepthError, scanReferences, substitute, type Scan } from './references.js';
+import { authorize } from './roles.js';
+import { openSecret } from './secrets.service.js';
+import { scopeError, usageError, type UsageContext } from './usage.js';
+
+export interface UsageDeps {
+  store: Pick<Store, 'getSecrets' | 'listSecretRows'>;
+  keyring: Pick<Keyring, 'open'>;
+}
+
+export type UsageService = ReturnType<typeof createUsageService>;
+
+/** The app and environment a call acts for: a service token's own, or what the user named. */
+function contextOf(principal: Principal, requested: Partial<UsageContext>): UsageContext {
+  if (principal.kind === 'user') return { app: requested.app, env: requested.env };
+  for (const field of ['app', 'env'] as const) {
+    const asked = requested[field];
+    if (asked !== undefined && asked !== principal[field]) {
+      throw new AppError(
+        'FORBIDDEN',
+        `This service token is bound to ${field} '${principal[field]}' and cannot act for ${field} '${asked}'`,
+        field,
+      );
+    }
+  }
+  return { app: principal.app, env: principal.env };
+}
+
+function scanOrThrow(input: unknown): Scan {
+  let scan: Scan;
+  try {
+    scan = scanReferences(input);
+  } catch (error) {
+    if (error instanceof ReferenceDepthError)
+      throw new AppError('VALIDATION_ERROR', `input: ${error.message}`, 'input');
+    throw error;
+  }
+  if (scan.references.length > LIMITS.references) {
+    throw new AppError(
+      'VALIDATION_ERROR',
+      `input: at most ${LIMITS.references} references per call`,
+      'input',
+    );
+  }
+  return scan;
+}
+
+export function createUsageService({ store, keyring }: UsageDeps) {
+  async function rowsByKey(workspaceId: string, keys: readonly string[]): Promise<Map<string, SecretRow>> {
+    const rows = await store.getSecrets(workspaceId, [...new Set(keys)]);
+    return new Map(rows.map((r) => [r.key, r]));
+  }
+
+  /** Checks every key in order (the first failure decides), then opens each once. */
+  async function valuesFor(principal: Principal, keys: readonly string[], ctx: UsageContext) {
+    const rows = await rowsByKey(principal.workspaceId, keys);
+    const now = Date.now();
+    for (const key of keys) {
+      const refused = usageError(rows.get(key), key, ctx, now);
+      if (refused) throw refused;
+    }
+    const values = new Map<string, string>();
+    for (const [key, row] of rows) values.set(key, await openSecret(keyring, row));
+    return values;
+  }
+
+  return {
+    /** Replaces every reference in `input` with its value; one failing reference fails the call. */
+    async resolve(principal: Principal, input: unknown, requested: Partial<UsageContext>): Promise<unknown> {
+      authorize(principal, 'secrets.use');
+      const ctx = contextOf(principal, requested);
+      const scan = scanOrThrow(input);
+      const bad = scan.malformed[0];
+      if (bad) {
+        throw new AppError(
+          'MALFORMED_REFERENCE',
+          `Malformed reference at ${bad.path}, position ${bad.position}: ${bad.message}`,
+          'input',
+        );
+      }
+      if (scan.references.length === 0) return input;
+      const values = await valuesFor(
+        principal,
+        scan.references.map((r) => r.key),
+        ctx,
+      );
+      // A 64 KiB value referenced a thousand times would make a 64 MiB answer: refuse that.
+      let outputBytes = 0;
+      for (const ref of scan.references) outputBytes += (values.get(ref.key) as string).length;
+      if (outputBytes > LIMITS.outputChars) {
+        throw new AppError(
+          'VALIDATION_ERROR',
+          `input: the resolved values would add ${outputBytes} characters; at most ${LIMITS.outputChars} per call`,
+          'input',
+        );
+      }
+      return substitute(input, values);
+    },
+
+    /** Lists every reference and whether it would resolve, and why not; never a value. */
+    async validate(
+      principal: Principal,
+      input: unknown,
+      requested: Partial<UsageContext>,
+    ): Promise<ValidateResponse> {
+      authorize(principal, 'secrets.list');
+      const ctx = contextOf(principal, requested);
+      const scan = scanOrThrow(input);
+      const rows = await rowsByKey(
+        principal.workspaceId,
+        scan.references.map((r) => r.key),
+      );
+      const now = Date.now();
+      const references = scan.references.map((ref): ReferenceReport => {
+        const refused = usageError(rows.get(ref.key), ref.key, ctx, now);
+        const report: ReferenceReport = { ...ref, resolvable: refused === null };
+        if (refused) {
+          report.code = refused.code;
+          report.message = refused.message;
+        }
+        return report;
+      });
+      return {
+        valid: scan.malformed.length === 0 && references.every((r) => r.resolvable),
+        references,
+        // Enough to fix the input, without echoing a huge one back.
+        malformed: scan.malformed.slice(0, LIMITS.malformedReported),
+        malformed_total: scan.malformed.length,
+      };
+    },
+
+    /**
+     * The values an app may use in an environment: every in-scope secret that can be used
+     * now (revoked and expired ones are listed as skipped), or exactly `only`, each of which
+     * must pass every rule.
+     */
+    async export(
+      principal: Principal,
+      requested: Partial<UsageContext>,
+      only: readonly string[] | undefined,
+    ): Promise<ExportResponse> {
+      authorize(principal, 'secrets.use');
+      const ctx = contextOf(principal, requested);
+      const result: ExportResponse = { app: ctx.app ?? null, env: ctx.env ?? null, secrets: [], skipped: [] };
+      if (only !== undefined) {
+        const values = await valuesFor(principal, only, ctx);
+        for (const key of only) result.secrets.push({ key, value: values.get(key) as string });
+        return result;
+      }
+      const now = Date.now();
+      for (const row of await store.listSecretRows(principal.workspaceId)) {
+        if (scopeError(row, row.key, ctx) !== null) continue;
+        const refused = usageError(row, row.key, ctx, now);
+        if (refused) result.skipped.push({ key: row.key, code: refused.code, message: refused.message });
+        else result.secrets.push({ key: row.key, value: await openSecret(keyring, row) });
+      }
+      return result;
+    },
+  };
+}

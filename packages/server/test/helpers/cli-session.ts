@@ -1,0 +1,78 @@
+/**
+ * What the command-line suites for run, export/import, resolve/validate and tokens share:
+ * running the built CLI as a given user or token against a test server, with a HOME of its
+ * own, and values that break naive quoting.
+ */
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { runCli, tempDir, type CliResult, type Credentials, type TestServer } from './harness.js';
+
+/** Values that break naive quoting, each alone and all together. */
+export const AWKWARD_VALUES: readonly string[] = [
+  'line one\nline two\n',
+  'with "double" and \'single\' quotes',
+  'back\\slash and a literal \\n that is not a newline',
+  '$HOME ${HOME} $(echo pwned) `id` \\$ESCAPED',
+  '# not a comment',
+  'a=b=c',
+  '  leading and trailing spaces  ',
+  'ünïcödé ☃ 日本語 🎉👩‍👩‍👧',
+  'carriage\r\nreturn\rand lone cr',
+  'tab\there',
+  "it's",
+  '\\',
+  '"',
+  "'",
+  '$',
+  'ends with a backslash\\',
+  'value # with hash after a space',
+];
+
+export const envOf = (c: Credentials): Record<string, string> => ({
+  DUCTAPE_WORKSPACE_ID: c.workspace_id,
+  DUCTAPE_USER_ID: c.user_id,
+  DUCTAPE_PRIVATE_KEY: c.private_key,
+});
+
+export type Cli = (
+  args: string[],
+  options?: { env?: Record<string, string>; input?: string; cwd?: string },
+) => Promise<CliResult>;
+
+export interface CliSession {
+  /** Runs the CLI with these credentials (or a service token) against the server. */
+  as(who: Credentials | { token: string }): Cli;
+  /** A fresh temporary folder, removed by `cleanup`. */
+  folder(): string;
+  cleanup(): void;
+}
+
+export function cliSession(server: TestServer): CliSession {
+  const folders: string[] = [];
+  const folder = (): string => {
+    const dir = tempDir('ductape-cli-');
+    folders.push(dir);
+    return dir;
+  };
+  const home = folder();
+  return {
+    as(who) {
+      const credentials = 'token' in who ? { DUCTAPE_TOKEN: who.token } : envOf(who);
+      return (args, options = {}) =>
+        runCli(args, {
+          env: { HOME: home, DUCTAPE_URL: server.url, ...credentials, ...options.env },
+          input: options.input,
+          cwd: options.cwd,
+        });
+    },
+    folder,
+    cleanup() {
+      for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Asserts an exit code, showing stderr when it differs. */
+export function expectCode(result: CliResult, code: number): void {
+  assert.equal(result.code, code, `exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+}
