@@ -1,5 +1,6 @@
 import { SecretsClient } from './secrets.js';
 import { TokensClient } from './tokens.js';
+import { UsersClient } from './users.js';
 import { Transport } from './transport.js';
 import type { WhoAmI } from './types.js';
 
@@ -7,6 +8,7 @@ export { DuctapeError, isDuctapeError } from './errors.js';
 export type { DuctapeErrorResponse } from './errors.js';
 export { SecretsClient } from './secrets.js';
 export { TokensClient } from './tokens.js';
+export { UsersClient } from './users.js';
 export * from './types.js';
 
 /** Where the SDK looks for the server when `url` is not given and `DUCTAPE_URL` is unset. */
@@ -54,6 +56,8 @@ export default class Ductape {
   readonly secrets: SecretsClient;
   /** Service tokens for programs: create, list, revoke. */
   readonly tokens: TokensClient;
+  /** Members of the workspace: list, create, setRole, remove, rotateKey. */
+  readonly users: UsersClient;
   private readonly transport: Transport;
 
   constructor(options: DuctapeOptions = {}) {
@@ -88,6 +92,7 @@ export default class Ductape {
     });
     this.secrets = new SecretsClient(this.transport);
     this.tokens = new TokensClient(this.transport);
+    this.users = new UsersClient(this.transport);
   }
 
   /** The server's base URL this client talks to. */

@@ -3,6 +3,7 @@ import type { Transport } from './transport.js';
 import type {
   CreateSecretInput,
   ExportOptions,
+  FetchOptions,
   ExportResponse,
   ImportRequest,
   ImportResponse,
@@ -11,7 +12,9 @@ import type {
   ValidateResponse,
   ListSecretsResponse,
   Secret,
+  SecretVersion,
   SecretWithValue,
+  UpdateOptions,
   UpdateSecretInput,
 } from './types.js';
 
@@ -66,15 +69,41 @@ export class SecretsClient {
   }
 
   /**
-   * Reads one secret with its decrypted value. Needs the developer role. A revoked or
-   * expired secret is refused with status 410 (`SECRET_REVOKED` / `SECRET_EXPIRED`).
+   * Reads one secret with its decrypted value (or an older recorded version's, with
+   * `{ version }`). Needs the developer role. A revoked or expired secret is refused with
+   * status 410 (`SECRET_REVOKED` / `SECRET_EXPIRED`).
    *
    * @example
    * const secret = await ductape.secrets.fetch('STRIPE_API_KEY');
-   * console.log('Value:', secret.value);
+   * console.log('Value:', secret.value, 'version', secret.version);
    */
-  fetch(key: string): Promise<SecretWithValue> {
-    return this.transport.request<SecretWithValue>('GET', path(key));
+  fetch(key: string, options: FetchOptions = {}): Promise<SecretWithValue> {
+    const query = options.version === undefined ? '' : `?version=${encodeURIComponent(options.version)}`;
+    return this.transport.request<SecretWithValue>('GET', path(key) + query);
+  }
+
+  /**
+   * The recorded versions of a secret's value, newest first: version, createdAt and the
+   * actor who wrote it; never a value. Any role.
+   *
+   * @example
+   * const [latest, previous] = await ductape.secrets.versions('STRIPE_API_KEY');
+   * const old = await ductape.secrets.fetch('STRIPE_API_KEY', { version: previous.version });
+   */
+  async versions(key: string): Promise<SecretVersion[]> {
+    return (await this.transport.request<{ versions: SecretVersion[] }>('GET', `${path(key)}/versions`))
+      .versions;
+  }
+
+  /**
+   * Makes a new version holding the value of an older one. Needs the developer role.
+   *
+   * @example
+   * const restored = await ductape.secrets.rollback('STRIPE_API_KEY', 3);
+   * console.log(restored.version); // a new version number
+   */
+  rollback(key: string, version: number): Promise<Secret> {
+    return this.transport.request<Secret>('POST', `${path(key)}/rollback`, { version });
   }
 
   /**
@@ -95,7 +124,13 @@ export class SecretsClient {
 
   /**
    * Changes a secret's value and/or metadata. Fields left out keep their current value;
-   * a new value is re-encrypted and starts a new version. Needs the developer role.
+   * a new value is re-encrypted and starts a new version. Needs the developer role. With
+   * `{ if_version }` it is a check-and-set: it fails with 409 `VERSION_CONFLICT` when
+   * someone changed the secret since you read that version, so no edit is lost silently.
+   *
+   * @example
+   * const current = await ductape.secrets.fetch('DB_PASSWORD');
+   * await ductape.secrets.update('DB_PASSWORD', { value: 'n3w' }, { if_version: current.version });
    *
    * @example
    * const updated = await ductape.secrets.update('STRIPE_API_KEY', {
@@ -103,8 +138,10 @@ export class SecretsClient {
    *   expires_at: Math.floor(Date.now() / 1000) + 180 * 24 * 60 * 60,
    * });
    */
-  update(key: string, patch: UpdateSecretInput): Promise<Secret> {
-    return this.transport.request<Secret>('PATCH', path(key), patch);
+  update(key: string, patch: UpdateSecretInput, options: UpdateOptions = {}): Promise<Secret> {
+    const query =
+      options.if_version === undefined ? '' : `?if_version=${encodeURIComponent(options.if_version)}`;
+    return this.transport.request<Secret>('PATCH', path(key) + query, patch);
   }
 
   /**

@@ -73,6 +73,27 @@ export interface UpdateSecretInput {
   expires_at?: number | null;
 }
 
+/** One recorded version of a secret's value: metadata only. */
+export interface SecretVersion {
+  version: number;
+  /** ISO 8601: when this value was written. */
+  createdAt: string;
+  /** The user or service token id that wrote it. */
+  actor: string;
+}
+
+/** Options of `secrets.fetch`. */
+export interface FetchOptions {
+  /** Read an older recorded version instead of the current one. */
+  version?: number;
+}
+
+/** Options of `secrets.update`. */
+export interface UpdateOptions {
+  /** Check-and-set: only update when the secret is still at this version (409 `VERSION_CONFLICT` otherwise). */
+  if_version?: number;
+}
+
 /** `GET /v1/secrets` response. */
 export interface ListSecretsResponse {
   secrets: Secret[];
@@ -237,6 +258,25 @@ export interface CreatedToken extends ServiceToken {
   token: string;
 }
 
+/** A member of a workspace; never their key. */
+export interface User {
+  user_id: string;
+  workspace_id: string;
+  role: Role;
+  /** ISO 8601. */
+  created_at: string;
+  /** ISO 8601, or null while the user is a member. */
+  removed_at: string | null;
+  status: 'active' | 'removed';
+}
+
+/** A new user, or a user's new key: the private key is shown only this once. */
+export interface UserCredentials {
+  workspace_id: string;
+  user_id: string;
+  private_key: string;
+}
+
 /** Every error code the server answers with. */
 export type ErrorCode =
   | 'VALIDATION_ERROR'
@@ -258,6 +298,10 @@ export type ErrorCode =
   | 'SECRET_REVOKED'
   | 'SECRET_EXPIRED'
   | 'SECRET_INTEGRITY_ERROR'
+  | 'VERSION_CONFLICT'
+  | 'VERSION_NOT_FOUND'
+  | 'USER_NOT_FOUND'
+  | 'LAST_OWNER'
   | 'TOO_MANY_REQUESTS'
   | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL_ERROR';

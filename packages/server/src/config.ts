@@ -17,6 +17,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Lifetime of the access tokens issued by `POST /v1/auth/token`, in seconds. */
   readonly accessTokenTtlSeconds: number;
+  /** How many versions of each secret are kept (`DUCTAPE_KEEP_VERSIONS`, default 20). */
+  readonly versionsToKeep: number;
   /** Set when `DATABASE_URL` selects PostgreSQL; otherwise the embedded SQLite store is used. */
   readonly postgres: PostgresConfig | undefined;
 }
@@ -98,6 +100,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   return Object.freeze({
     postgres,
+    versionsToKeep: integer(env, 'DUCTAPE_KEEP_VERSIONS', 20, 1, 1000),
     port: integer(env, 'PORT', 8080, 0, 65535),
     host,
     dataDir: resolve(env.DUCTAPE_DATA_DIR?.trim() || './data'),

@@ -67,6 +67,7 @@ export async function openStore(config: Config, log?: Pick<Logger, 'warn'>): Pro
     const { PostgresStore } = await import('./store/backends/postgres/index.js');
     return PostgresStore.open({
       ...config.postgres,
+      versionsToKeep: config.versionsToKeep,
       // Only what helps an operator: the error object drags the whole client along.
       onIdleError: (error) =>
         log?.warn(
@@ -76,5 +77,5 @@ export async function openStore(config: Config, log?: Pick<Logger, 'warn'>): Pro
     });
   }
   const { SqliteStore } = await import('./store/backends/sqlite/index.js');
-  return new SqliteStore(config.dataDir);
+  return new SqliteStore(config.dataDir, { versionsToKeep: config.versionsToKeep });
 }

@@ -202,6 +202,7 @@ describe('secrets at rest [postgres]', { skip: PG_SKIP_REASON }, () => {
     const tables = await dumpTables();
     assert.deepEqual([...tables.keys()].sort(), [
       'schema_migrations',
+      'secret_versions',
       'secrets',
       'server_keys',
       'service_tokens',

@@ -2,17 +2,21 @@
  * The Store contract, run against every backend: what the services rely on.
  */
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { PostgresStore } from '../src/store/backends/postgres/index.js';
 import { POSTGRES_MIGRATIONS } from '../src/store/migrations/postgres.js';
 import { SQLITE_MIGRATIONS } from '../src/store/migrations/sqlite.js';
 import { DuplicateKeyError, SchemaTooNewError, type SecretRow, type Store } from '../src/store/types.js';
-import { describeEachBackend, freshPgSchema, PG_URL } from './helpers/backends.js';
+import { describeEachBackend, freshPgSchema, PG_SKIP_REASON, PG_URL } from './helpers/backends.js';
 import { openTestStore, type TestStore } from './helpers/stores.js';
 
 const LATEST = SQLITE_MIGRATIONS.length;
 // Both backends are always at the same schema version.
 assert.equal(POSTGRES_MIGRATIONS.length, LATEST);
+
+type OmitActor<F> = F extends (w: infer W, k: infer K, c: infer C, actor: string) => infer R
+  ? (w: W, k: K, c: C) => R
+  : never;
 
 function secret(overrides: Partial<SecretRow> = {}): SecretRow {
   return {
@@ -36,6 +40,8 @@ function secret(overrides: Partial<SecretRow> = {}): SecretRow {
 describeEachBackend('store', (backend) => {
   let t: TestStore;
   let store: Store;
+  const modify: OmitActor<Store['modifySecret']> = (workspaceId, key, compute) =>
+    store.modifySecret(workspaceId, key, compute, 'tester');
 
   before(async () => {
     t = await openTestStore(backend);
@@ -70,9 +76,9 @@ describeEachBackend('store', (backend) => {
   });
 
   it('keeps keys unique per workspace, not across workspaces', async () => {
-    await store.insertSecret(secret());
-    await assert.rejects(store.insertSecret(secret({ id: 'b'.repeat(24) })), DuplicateKeyError);
-    await store.insertSecret(secret({ id: 'c'.repeat(24), workspaceId: 'ws2' }));
+    await store.insertSecret(secret(), 'tester');
+    await assert.rejects(store.insertSecret(secret({ id: 'b'.repeat(24) }), 'tester'), DuplicateKeyError);
+    await store.insertSecret(secret({ id: 'c'.repeat(24), workspaceId: 'ws2' }), 'tester');
     assert.equal((await store.listSecrets('ws1')).length, 1);
     assert.equal((await store.listSecrets('ws2')).length, 1);
   });
@@ -80,7 +86,7 @@ describeEachBackend('store', (backend) => {
   it('gives exactly one winner when many inserts of one key race', async () => {
     const results = await Promise.allSettled(
       Array.from({ length: 20 }, (_, i) =>
-        store.insertSecret(secret({ id: i.toString(16).padStart(24, 'e'), key: 'RACED' })),
+        store.insertSecret(secret({ id: i.toString(16).padStart(24, 'e'), key: 'RACED' }), 'tester'),
       ),
     );
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
@@ -98,7 +104,7 @@ describeEachBackend('store', (backend) => {
 
   it('keys are case-sensitive and listed in byte order', async () => {
     for (const [i, key] of ['b', 'B', 'a', 'A', '_', '1', 'a.b', 'a-b'].entries()) {
-      await store.insertSecret(secret({ id: `f${i}`.padStart(24, '0'), workspaceId: 'ws2', key }));
+      await store.insertSecret(secret({ id: `f${i}`.padStart(24, '0'), workspaceId: 'ws2', key }), 'tester');
     }
     assert.deepEqual(
       (await store.listSecrets('ws2')).map((s) => s.key),
@@ -107,17 +113,17 @@ describeEachBackend('store', (backend) => {
   });
 
   it('modifies a row: returns what it wrote, writes nothing for null or a throw', async () => {
-    const written = await store.modifySecret('ws1', 'KEY', async (current) => ({
+    const written = await modify('ws1', 'KEY', async (current) => ({
       updatedAt: 5,
       version: current.version + 1,
       sealed: Buffer.from([4]),
     }));
     assert.equal(written?.version, 2);
     assert.equal(written && 'sealed' in written, false);
-    assert.equal(await store.modifySecret('ws1', 'NOPE', async () => ({ updatedAt: 1 })), undefined);
-    assert.equal((await store.modifySecret('ws1', 'KEY', async () => null))?.updatedAt, 5);
+    assert.equal(await modify('ws1', 'NOPE', async () => ({ updatedAt: 1 })), undefined);
+    assert.equal((await modify('ws1', 'KEY', async () => null))?.updatedAt, 5);
     await assert.rejects(
-      store.modifySecret('ws1', 'KEY', async () => {
+      modify('ws1', 'KEY', async () => {
         throw new Error('refused');
       }),
       /refused/,
@@ -127,17 +133,17 @@ describeEachBackend('store', (backend) => {
     assert.equal(row?.updatedAt, 5);
     assert.deepEqual(row?.sealed, Buffer.from([4]));
     assert.equal(
-      await store.modifySecret('ws3', 'KEY', async () => ({ updatedAt: 7, description: 'other ws' })),
+      await modify('ws3', 'KEY', async () => ({ updatedAt: 7, description: 'other ws' })),
       undefined,
     );
   });
 
   it('loses no write when many read-modify-writes of one row race', async () => {
-    await store.insertSecret(secret({ id: 'd'.repeat(24), key: 'COUNTER', version: 1 }));
+    await store.insertSecret(secret({ id: 'd'.repeat(24), key: 'COUNTER', version: 1 }), 'tester');
     const writers = 25;
     await Promise.all(
       Array.from({ length: writers }, (_, i) =>
-        store.modifySecret('ws1', 'COUNTER', async (current) => {
+        modify('ws1', 'COUNTER', async (current) => {
           // Yield to the other writers between the read and the write.
           await new Promise((resolve) => setTimeout(resolve, i % 3));
           return { updatedAt: current.updatedAt + 1, version: current.version + 1, description: `w${i}` };
@@ -190,9 +196,9 @@ describeEachBackend('store', (backend) => {
   });
 });
 
-describeEachBackend('migrations', (backend) => {
-  it('several nodes starting at once on an empty database migrate it exactly once', async (ctx) => {
-    if (backend === 'sqlite') return ctx.skip('SQLite has one process per data dir; nothing to race');
+// SQLite has one server process per data dir, so only PostgreSQL has nodes that can race.
+describe('migrations [postgres]', { skip: PG_SKIP_REASON }, () => {
+  it('several nodes starting at once on an empty database migrate it exactly once', async () => {
     const schema = await freshPgSchema();
     try {
       const stores = await Promise.all(
@@ -202,6 +208,7 @@ describeEachBackend('migrations', (backend) => {
       );
       const listed = await Promise.all(stores.map((s) => s.listSecrets('none')));
       assert.deepEqual(listed, Array(6).fill([]));
+      assert.equal(stores.filter((s) => s.migration.from === 0).length, 1, 'exactly one node migrated');
       for (const s of stores) await s.close();
     } finally {
       await schema.drop();

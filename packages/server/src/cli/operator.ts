@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import type { Runtime } from '../runtime.js';
-import { CliError, info, printJson } from './output.js';
+import { CliError, info, printJson, printTable } from './output.js';
 
 // runtime.js (the store, better-sqlite3) and http/schemas.js (zod) load only when an operator
 // command runs, so the people commands and --help start without them.
@@ -85,6 +85,72 @@ export function registerOperatorCommands(program: Command): void {
             },
         options.json === true,
       );
+    });
+
+  user
+    .command('list')
+    .description('List the users of a workspace (removed ones included)')
+    .requiredOption('--workspace <id>', 'the workspace id')
+    .option('--json', 'print the users as JSON')
+    .action(async (options: { workspace: string; json?: boolean }) => {
+      const { presentUser } = await import('../http/routes/users.routes.js');
+      const users = await withRuntime(async (rt) => {
+        // An empty list would hide a mistyped id: say so, as `user create` does.
+        if (!(await rt.store.getWorkspace(options.workspace))) {
+          throw new CliError(`workspace '${options.workspace}' does not exist`, 1);
+        }
+        return (await rt.store.listUsers(options.workspace)).map(presentUser);
+      });
+      if (options.json === true) return printJson(users);
+      printTable(
+        ['USER', 'ROLE', 'STATUS', 'CREATED'],
+        users.map((u) => [u.user_id, u.role, u.status, u.created_at]),
+      );
+    });
+
+  user
+    .command('rotate-key')
+    .description(
+      "Replace a user's private key; prints the new key once. The old key, and every access token issued with it, stop working at once",
+    )
+    .requiredOption('--user <id>', 'the user id')
+    .option('--json', 'print {"user_id", "private_key"} as JSON')
+    .action(async (options: { user: string; json?: boolean }) => {
+      const rotated = await withRuntime(async (rt) => {
+        const found = await rt.store.getUser(options.user);
+        if (!found) throw new CliError(`user '${options.user}' does not exist`, 1);
+        return rt.identity.rotateKey(undefined, found.workspaceId, found.id);
+      });
+      showCredentials(
+        `Replaced the private key of user ${rotated.user_id}.`,
+        options.json === true
+          ? { user_id: rotated.user_id, private_key: rotated.private_key }
+          : {
+              workspace_id: rotated.workspace_id,
+              user_id: rotated.user_id,
+              private_key: rotated.private_key,
+            },
+        options.json === true,
+      );
+    });
+
+  user
+    .command('remove')
+    .description('Remove a user from their workspace: their access tokens stop working at once')
+    .requiredOption('--user <id>', 'the user id')
+    .action(async (options: { user: string }) => {
+      await withRuntime(async (rt) => {
+        const found = await rt.store.getUser(options.user);
+        if (!found) throw new CliError(`user '${options.user}' does not exist`, 1);
+        const result = await rt.store.updateUser(found.workspaceId, found.id, { removedAt: Date.now() });
+        if (result === 'last-owner') {
+          throw new CliError(
+            `user '${options.user}' is the workspace's last owner: make another user owner first`,
+            1,
+          );
+        }
+      });
+      process.stdout.write(`Removed user ${options.user}.\n`);
     });
 
   program

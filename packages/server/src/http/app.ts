@@ -14,6 +14,7 @@ import { registerHealthRoutes } from './routes/health.routes.js';
 import { registerSecretsRoutes } from './routes/secrets.routes.js';
 import { registerTokensRoutes } from './routes/tokens.routes.js';
 import { registerUsageRoutes } from './routes/usage.routes.js';
+import { registerUsersRoutes } from './routes/users.routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -81,6 +82,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerSecretsRoutes(authenticated, deps.secrets);
     registerUsageRoutes(authenticated, deps.usage);
     registerTokensRoutes(authenticated, deps.tokens);
+    registerUsersRoutes(authenticated, deps.identity);
   });
   return app;
 }

@@ -221,3 +221,29 @@ export function parseImportItem(
     return { key: typeof key === 'string' ? key.slice(0, 200) : `#${index}`, refused: error as AppError };
   }
 }
+
+const versionNumber = z.coerce
+  .number({ error: 'must be a version number (a whole number from 1)' })
+  .int({ error: 'must be a version number (a whole number from 1)' })
+  .min(1, { error: 'must be a version number (a whole number from 1)' })
+  .max(2_147_483_647, { error: 'is too large' });
+
+/** `GET /v1/secrets/:key?version=N` */
+export const fetchQuery = z.strictObject({ version: versionNumber.optional() });
+
+/** `PATCH /v1/secrets/:key?if_version=N` */
+export const updateQuery = z.strictObject({ if_version: versionNumber.optional() });
+
+/** `POST /v1/secrets/:key/rollback` */
+export const rollbackBody = z.strictObject({
+  version: z
+    .number({ error: 'must be a version number (a whole number from 1)' })
+    .int({ error: 'must be a whole number' })
+    .min(1, { error: 'must be at least 1' })
+    // Versions are 32-bit in the database: a larger number is an input error, never a 500.
+    .max(2_147_483_647, { error: 'is too large' }),
+});
+
+export const userIdParams = z.strictObject({
+  id: z.string().regex(/^[0-9a-f]{24}$/, { error: 'must be a user id (24 lower-case hex characters)' }),
+});

@@ -13,7 +13,8 @@ import type { MasterKey } from '../crypto/key-provider.js';
 import { AppError } from '../errors.js';
 import type { Principal, TokenPrincipal, UserPrincipal } from './principal.js';
 import { newId } from '../ids.js';
-import type { Store } from '../store/types.js';
+import type { Store, UserChanges, UserRow } from '../store/types.js';
+import { authorize } from './roles.js';
 
 export type { Principal } from './principal.js';
 
@@ -58,13 +59,25 @@ export async function loadSigningKey(
 }
 
 export interface IdentityDeps {
-  store: Pick<Store, 'createWorkspace' | 'getWorkspace' | 'insertUser' | 'getUser' | 'getServiceToken'>;
+  store: Pick<
+    Store,
+    | 'createWorkspace'
+    | 'getWorkspace'
+    | 'insertUser'
+    | 'getUser'
+    | 'getServiceToken'
+    | 'listUsers'
+    | 'updateUser'
+  >;
   keyring: Pick<Keyring, 'newWorkspaceKey'>;
   signingKey: KeyObject;
   accessTokenTtlSeconds: number;
 }
 
 export type IdentityService = ReturnType<typeof createIdentityService>;
+
+const userNotFound = (userId: string): AppError =>
+  new AppError('USER_NOT_FOUND', `User '${userId}' not found in this workspace`);
 
 const invalidCredentials = (): AppError =>
   new AppError('INVALID_CREDENTIALS', 'Invalid workspace_id, user_id or private_key');
@@ -108,6 +121,19 @@ export function createIdentityService(deps: IdentityDeps) {
       env: row.env,
       expiresAt: row.expiresAt,
     };
+  }
+
+  async function changeUser(workspaceId: string, userId: string, changes: UserChanges): Promise<UserRow> {
+    const result = await store.updateUser(workspaceId, userId, changes);
+    if (result === undefined) throw userNotFound(userId);
+    if (result === 'last-owner') {
+      throw new AppError(
+        'LAST_OWNER',
+        `User '${userId}' is the workspace's last owner: make another user owner first`,
+        'user_id',
+      );
+    }
+    return result;
   }
 
   return {
@@ -192,6 +218,52 @@ export function createIdentityService(deps: IdentityDeps) {
       }
       const bearer = match[1] as string;
       return bearer.startsWith(SERVICE_TOKEN_PREFIX) ? serviceTokenPrincipal(bearer) : userPrincipal(bearer);
+    },
+
+    /** Every member of the caller's workspace (removed ones included). Owners only. */
+    async listUsers(principal: Principal): Promise<UserRow[]> {
+      authorize(principal, 'users.manage');
+      return store.listUsers(principal.workspaceId);
+    },
+
+    /** Adds a member to the caller's workspace; the private key is in this answer only. */
+    async addUser(principal: Principal, role: Role): Promise<NewCredentials> {
+      authorize(principal, 'users.manage');
+      return this.createUser(principal.workspaceId, role);
+    },
+
+    async setRole(principal: Principal, userId: string, role: Role): Promise<UserRow> {
+      authorize(principal, 'users.manage');
+      return changeUser(principal.workspaceId, userId, { role });
+    },
+
+    /** Removes a member: every access token of theirs stops working at its next use. */
+    async removeUser(principal: Principal, userId: string): Promise<UserRow> {
+      authorize(principal, 'users.manage');
+      return changeUser(principal.workspaceId, userId, { removedAt: Date.now() });
+    },
+
+    /**
+     * Replaces a user's private key. The old key stops signing in, and access tokens issued
+     * with it stop working at once. Owners may rotate anyone's key; every user their own.
+     * With no principal, an operator acting on the store directly.
+     */
+    async rotateKey(
+      principal: Principal | undefined,
+      workspaceId: string,
+      userId: string,
+    ): Promise<NewCredentials> {
+      if (principal && !(principal.kind === 'user' && principal.userId === userId)) {
+        authorize(principal, 'users.manage');
+      }
+      const user = await store.getUser(userId);
+      if (!user || user.workspaceId !== workspaceId || user.removedAt !== null) throw userNotFound(userId);
+      const privateKey = generatePrivateKey();
+      await changeUser(workspaceId, userId, {
+        keyHash: hashCredential(privateKey),
+        keyGeneration: user.keyGeneration + 1,
+      });
+      return { workspace_id: workspaceId, user_id: userId, private_key: privateKey };
     },
 
     async whoami(principal: Principal): Promise<WhoAmI> {

@@ -11,6 +11,7 @@ import type { Principal } from './principal.js';
 export type Action =
   | 'secrets.list'
   | 'secrets.use'
+  | 'secrets.history'
   | 'secrets.write'
   | 'secrets.delete'
   | 'secrets.revoke'
@@ -20,6 +21,7 @@ export type Action =
 const RULES: { readonly [A in Action]: { role: Role; what: string; tokens: boolean } } = {
   'secrets.list': { role: 'viewer', what: 'Listing secrets', tokens: true },
   'secrets.use': { role: 'developer', what: 'Reading secret values', tokens: true },
+  'secrets.history': { role: 'viewer', what: 'Listing versions', tokens: false },
   'secrets.write': { role: 'developer', what: 'Creating and updating secrets', tokens: false },
   'secrets.delete': { role: 'admin', what: 'Deleting secrets', tokens: false },
   'secrets.revoke': { role: 'admin', what: 'Revoking and restoring secrets', tokens: false },

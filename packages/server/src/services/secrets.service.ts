@@ -12,9 +12,10 @@ import {
   type SecretChanges,
   type SecretMeta,
   type SecretRow,
+  type SecretVersionMeta,
   type Store,
 } from '../store/types.js';
-import type { Principal } from './principal.js';
+import { actorId, type Principal } from './principal.js';
 import { authorize } from './roles.js';
 import { secretState } from './secret-state.js';
 import { scopeError, usageError } from './usage.js';
@@ -22,7 +23,14 @@ import { scopeError, usageError } from './usage.js';
 export interface SecretsDeps {
   store: Pick<
     Store,
-    'insertSecret' | 'getSecret' | 'getSecretMeta' | 'listSecrets' | 'modifySecret' | 'deleteSecret'
+    | 'insertSecret'
+    | 'getSecret'
+    | 'getSecretMeta'
+    | 'listSecrets'
+    | 'modifySecret'
+    | 'deleteSecret'
+    | 'listVersions'
+    | 'getSecretVersion'
   >;
   keyring: Pick<Keyring, 'seal' | 'open'>;
 }
@@ -63,12 +71,29 @@ export function createSecretsService({ store, keyring }: SecretsDeps) {
     key: string,
     compute: (current: SecretMeta, now: number) => Promise<SecretChanges | null>,
   ): Promise<SecretMeta> {
-    const written = await store.modifySecret(principal.workspaceId, key, (current) =>
+    const written = await store.modifySecret(
+      principal.workspaceId,
+      key,
       // updatedAt always moves forward, even within one millisecond.
-      compute(current, Math.max(Date.now(), current.updatedAt + 1)),
+      (current) => compute(current, Math.max(Date.now(), current.updatedAt + 1)),
+      actorId(principal),
     );
     if (!written) throw notFound(key);
     return written;
+  }
+
+  /** The sealed value of a recorded version; 404 when that version is not (or no longer) kept. */
+  async function sealedVersion(principal: Principal, key: string, version: number): Promise<Buffer> {
+    const found = await store.getSecretVersion(principal.workspaceId, key, version);
+    if (!found) throw notFound(key);
+    if (!found.sealed) {
+      throw new AppError(
+        'VERSION_NOT_FOUND',
+        `Secret '${key}' has no version ${version} (it may have been pruned)`,
+        'version',
+      );
+    }
+    return found.sealed;
   }
 
   return {
@@ -90,7 +115,12 @@ export function createSecretsService({ store, keyring }: SecretsDeps) {
     },
 
     /** The secret with its decrypted value; refuses revoked and expired secrets with 410. */
-    async fetch(principal: Principal, key: string): Promise<{ meta: SecretMeta; value: string }> {
+    /** The value of the current version, or of an older recorded one when `version` is given. */
+    async fetch(
+      principal: Principal,
+      key: string,
+      version?: number,
+    ): Promise<{ meta: SecretMeta; value: string }> {
       authorize(principal, 'secrets.use');
       const row = await store.getSecret(principal.workspaceId, key);
       if (principal.kind === 'token') {
@@ -103,7 +133,40 @@ export function createSecretsService({ store, keyring }: SecretsDeps) {
       if (state === 'revoked') throw new AppError('SECRET_REVOKED', `Secret '${key}' has been revoked`);
       if (state === 'expired') throw new AppError('SECRET_EXPIRED', `Secret '${key}' has expired`);
       const { sealed: _sealed, ...meta } = row;
-      return { meta, value: await openSecret(keyring, row) };
+      if (version === undefined || version === row.version) {
+        return { meta, value: await openSecret(keyring, row) };
+      }
+      const old = await sealedVersion(principal, key, version);
+      return {
+        meta: { ...meta, version },
+        value: await openSecret(keyring, { ...meta, version, sealed: old }),
+      };
+    },
+
+    /** The recorded versions, newest first: metadata only. */
+    async versions(principal: Principal, key: string): Promise<SecretVersionMeta[]> {
+      authorize(principal, 'secrets.history');
+      const versions = await store.listVersions(principal.workspaceId, key);
+      if (!versions) throw notFound(key);
+      return versions;
+    },
+
+    /** Makes a new version holding the value of an older one. */
+    async rollback(principal: Principal, key: string, version: number): Promise<SecretMeta> {
+      authorize(principal, 'secrets.write');
+      const old = await sealedVersion(principal, key, version);
+      return change(principal, key, async (current, now) => {
+        const value = await openSecret(keyring, { ...current, version, sealed: old });
+        const next = current.version + 1;
+        return {
+          updatedAt: now,
+          version: next,
+          sealed: await keyring.seal(
+            { workspaceId: current.workspaceId, secretId: current.id, version: next },
+            value,
+          ),
+        };
+      });
     },
 
     async create(principal: Principal, input: CreateSecretInput): Promise<SecretMeta> {
@@ -130,7 +193,7 @@ export function createSecretsService({ store, keyring }: SecretsDeps) {
         updatedAt: now,
       };
       try {
-        await store.insertSecret({ ...row, sealed });
+        await store.insertSecret({ ...row, sealed }, actorId(principal));
       } catch (error) {
         if (error instanceof DuplicateKeyError) {
           throw new AppError(
@@ -144,10 +207,25 @@ export function createSecretsService({ store, keyring }: SecretsDeps) {
       return row;
     },
 
-    /** Changes metadata and/or the value; a new value is sealed as the next version. */
-    async update(principal: Principal, key: string, patch: UpdateSecretInput): Promise<SecretMeta> {
+    /**
+     * Changes metadata and/or the value; a new value is sealed as the next version. With
+     * `ifVersion`, nothing changes unless the current version is that one (409 otherwise).
+     */
+    async update(
+      principal: Principal,
+      key: string,
+      patch: UpdateSecretInput,
+      ifVersion?: number,
+    ): Promise<SecretMeta> {
       authorize(principal, 'secrets.write');
       return change(principal, key, async (current, now) => {
+        if (ifVersion !== undefined && current.version !== ifVersion) {
+          throw new AppError(
+            'VERSION_CONFLICT',
+            `Secret '${key}' is at version ${current.version}, not ${ifVersion}: it was changed meanwhile; fetch it and apply your change again`,
+            'if_version',
+          );
+        }
         const changes: SecretChanges = { updatedAt: now };
         if (patch.description !== undefined) changes.description = patch.description;
         if (patch.token_type !== undefined) changes.tokenType = patch.token_type;

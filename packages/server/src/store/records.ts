@@ -3,7 +3,14 @@
  * records to the Store's rows. Each backend decodes its own list encoding (JSON text in
  * SQLite, text[] in PostgreSQL) into `string[]` before mapping.
  */
-import type { SecretChanges, SecretMeta, ServiceTokenRow, UserRow } from './types.js';
+import type {
+  SecretChanges,
+  SecretMeta,
+  SecretVersionMeta,
+  ServiceTokenRow,
+  UserChanges,
+  UserRow,
+} from './types.js';
 
 export const SECRET_META_COLUMNS =
   'id, workspace_id, key, description, token_type, scope, envs, expires_at, revoked_at, version, created_at, updated_at';
@@ -138,3 +145,47 @@ export function serviceTokenValues(t: ServiceTokenRow): unknown[] {
     t.revokedAt,
   ];
 }
+
+/** How many versions of each secret are kept unless configured otherwise. */
+export const DEFAULT_VERSIONS_TO_KEEP = 20;
+
+export interface VersionRecord {
+  version: number;
+  created_at: number;
+  created_by: string;
+}
+
+export function toVersionMeta(r: VersionRecord): SecretVersionMeta {
+  return { version: r.version, createdAt: r.created_at, createdBy: r.created_by };
+}
+
+/** Whether a change takes a user out of the active owners. */
+export function leavesOwners(user: UserRow, changes: { role?: string; removedAt?: number | null }): boolean {
+  const activeOwner = user.role === 'owner' && user.removedAt === null;
+  const stays =
+    (changes.role === undefined || changes.role === 'owner') &&
+    (changes.removedAt === undefined || changes.removedAt === null);
+  return activeOwner && !stays;
+}
+
+/**
+ * The changes to really write, decided from the row as locked for the update: removing a
+ * removed user again keeps the first removal time (as a second revoke does), and a new key
+ * always moves the generation past the stored one, so that of two rotations racing from the
+ * same read, the loser's access tokens do not share the winner's generation.
+ */
+export function userChangesToWrite(user: UserRow, changes: UserChanges): UserChanges {
+  const out = { ...changes };
+  if (user.removedAt !== null && out.removedAt !== undefined && out.removedAt !== null) {
+    out.removedAt = user.removedAt;
+  }
+  if (out.keyHash !== undefined) out.keyGeneration = user.keyGeneration + 1;
+  return out;
+}
+
+export const USER_CHANGE_COLUMNS = {
+  role: 'role',
+  removedAt: 'removed_at',
+  keyHash: 'key_hash',
+  keyGeneration: 'key_generation',
+} as const;

@@ -30,6 +30,9 @@ export interface UserRow {
   removedAt: number | null;
 }
 
+/** Fields of a user that can change. */
+export type UserChanges = Partial<Pick<UserRow, 'role' | 'removedAt' | 'keyHash' | 'keyGeneration'>>;
+
 export interface SecretMeta {
   id: string;
   workspaceId: string;
@@ -49,6 +52,15 @@ export interface SecretMeta {
 
 export interface SecretRow extends SecretMeta {
   sealed: Buffer;
+}
+
+/** One recorded value of a secret (metadata; the sealed value stays in the store). */
+export interface SecretVersionMeta {
+  version: number;
+  /** unix milliseconds */
+  createdAt: number;
+  /** user or token id that wrote it */
+  createdBy: string;
 }
 
 /** Fields an update may change; `updatedAt` always moves. */
@@ -138,9 +150,23 @@ export interface Store extends WrappedKeySource {
 
   insertUser(user: UserRow): Promise<void>;
   getUser(id: string): Promise<UserRow | undefined>;
+  /** Every user of a workspace, removed ones included, oldest first. */
+  listUsers(workspaceId: string): Promise<UserRow[]>;
+  /**
+   * Changes a user of the workspace, atomically. Refuses ('last-owner') a change that would
+   * leave the workspace without an active owner, also when two such changes race.
+   */
+  updateUser(
+    workspaceId: string,
+    id: string,
+    changes: UserChanges,
+  ): Promise<UserRow | undefined | 'last-owner'>;
 
-  /** Throws `DuplicateKeyError` when the key exists in the workspace. */
-  insertSecret(row: SecretRow): Promise<void>;
+  /**
+   * Throws `DuplicateKeyError` when the key exists in the workspace. Records the value as
+   * version `row.version`, written by `actor`.
+   */
+  insertSecret(row: SecretRow, actor: string): Promise<void>;
   getSecret(workspaceId: string, key: string): Promise<SecretRow | undefined>;
   getSecretMeta(workspaceId: string, key: string): Promise<SecretMeta | undefined>;
   /** Full rows (sealed values included) of the given keys that exist, in any order. */
@@ -153,13 +179,24 @@ export interface Store extends WrappedKeySource {
    * Read-modify-write of one secret, atomic against every other writer: `compute` sees the
    * current row and returns the changes (or null for none); no other change to that row
    * lands in between. Returns the row as written, or undefined when there is no such key.
-   * `compute` may throw to abort; nothing is written then.
+   * `compute` may throw to abort; nothing is written then. A change carrying a new sealed
+   * value is recorded as a version written by `actor`, and versions older than the last
+   * `versionsToKeep` are destroyed in the same transaction.
    */
   modifySecret(
     workspaceId: string,
     key: string,
     compute: (current: SecretMeta) => Promise<SecretChanges | null>,
+    actor: string,
   ): Promise<SecretMeta | undefined>;
+  /** The recorded versions of a secret, newest first; undefined when there is no such key. */
+  listVersions(workspaceId: string, key: string): Promise<SecretVersionMeta[] | undefined>;
+  /** The secret's current metadata with the sealed value of one recorded version. */
+  getSecretVersion(
+    workspaceId: string,
+    key: string,
+    version: number,
+  ): Promise<{ meta: SecretMeta; sealed: Buffer | undefined } | undefined>;
   deleteSecret(workspaceId: string, key: string): Promise<boolean>;
 
   insertServiceToken(row: ServiceTokenRow): Promise<void>;

@@ -5,7 +5,15 @@
  */
 import type { Command } from 'commander';
 import Ductape, { DEFAULT_URL } from '@ductape/sdk';
-import { checkUrl, connect, CREDENTIALS_HELP, envCredentialsSet, envUrl, homeDir } from '../connect.js';
+import {
+  checkUrl,
+  connect,
+  CREDENTIALS_HELP,
+  envCredentialsSet,
+  envTokenSet,
+  envUrl,
+  homeDir,
+} from '../connect.js';
 import { credentialsPath, removeCredentialsFile, writeCredentialsFile } from '../credentials-file.js';
 import { CliError, info, printJson } from '../output.js';
 import { ask, askHidden, readStdin, stdinIsTerminal } from '../prompt.js';
@@ -76,7 +84,9 @@ async function login(options: LoginOptions): Promise<void> {
     `Logged in to ${url} as ${me.role} ${me.user_id} in workspace '${printable(me.workspace_name)}' ` +
       `(${me.workspace_id}).\nCredentials saved to ${path} (readable only by you).\n`,
   );
-  if (envCredentialsSet()) {
+  if (envTokenSet()) {
+    info('note: DUCTAPE_TOKEN is set here and takes precedence over the saved file');
+  } else if (envCredentialsSet()) {
     info(
       'note: DUCTAPE_WORKSPACE_ID/USER_ID/PRIVATE_KEY are set here and take precedence over the saved file',
     );

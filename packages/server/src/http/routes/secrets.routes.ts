@@ -3,10 +3,13 @@ import type { SecretsService } from '../../services/secrets.service.js';
 import { presentSecret, presentSecretWithValue } from '../present.js';
 import {
   createSecretBody,
+  fetchQuery,
   importBody,
   keyParams,
   parse,
   parseImportItem,
+  rollbackBody,
+  updateQuery,
   updateSecretBody,
 } from '../schemas.js';
 
@@ -36,9 +39,31 @@ export function registerSecretsRoutes(app: FastifyInstance, secrets: SecretsServ
     return { results };
   });
 
+  /** The decrypted value; `?version=N` reads an older recorded version. */
   app.get('/v1/secrets/:key', async (request) => {
-    const { meta, value } = await secrets.fetch(request.principal, keyOf(request.params));
+    const key = keyOf(request.params);
+    const { version } = parse(fetchQuery, request.query, 'query');
+    const { meta, value } = await secrets.fetch(request.principal, key, version);
     return presentSecretWithValue(meta, value);
+  });
+
+  /** Every recorded version, newest first: metadata only. */
+  app.get('/v1/secrets/:key/versions', async (request) => {
+    const versions = await secrets.versions(request.principal, keyOf(request.params));
+    return {
+      versions: versions.map((v) => ({
+        version: v.version,
+        createdAt: new Date(v.createdAt).toISOString(),
+        actor: v.createdBy,
+      })),
+    };
+  });
+
+  /** A new version holding the value of an older one. */
+  app.post('/v1/secrets/:key/rollback', async (request) => {
+    const key = keyOf(request.params);
+    const { version } = parse(rollbackBody, request.body, 'request body');
+    return presentSecret(await secrets.rollback(request.principal, key, version));
   });
 
   app.get('/v1/secrets/:key/metadata', async (request) =>
@@ -48,7 +73,8 @@ export function registerSecretsRoutes(app: FastifyInstance, secrets: SecretsServ
   app.patch('/v1/secrets/:key', async (request) => {
     const key = keyOf(request.params);
     const patch = parse(updateSecretBody, request.body, 'request body');
-    return presentSecret(await secrets.update(request.principal, key, patch));
+    const { if_version } = parse(updateQuery, request.query, 'query');
+    return presentSecret(await secrets.update(request.principal, key, patch, if_version));
   });
 
   app.delete('/v1/secrets/:key', async (request) => {

@@ -79,4 +79,21 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX service_tokens_workspace ON service_tokens(workspace_id);
     `,
   },
+  {
+    version: 3,
+    name: 'secret-versions',
+    sql: `
+      CREATE TABLE secret_versions (
+        secret_id   text NOT NULL REFERENCES secrets(id) ON DELETE CASCADE,
+        version     integer NOT NULL,
+        sealed      bytea NOT NULL,
+        created_at  bigint NOT NULL,
+        created_by  text NOT NULL,
+        PRIMARY KEY (secret_id, version)
+      );
+      -- Every current value becomes its own first recorded version.
+      INSERT INTO secret_versions (secret_id, version, sealed, created_at, created_by)
+        SELECT id, version, sealed, updated_at, 'before-versions' FROM secrets;
+    `,
+  },
 ];

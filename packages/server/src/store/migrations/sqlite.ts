@@ -82,4 +82,21 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX service_tokens_workspace ON service_tokens(workspace_id);
     `,
   },
+  {
+    version: 3,
+    name: 'secret-versions',
+    sql: `
+      CREATE TABLE secret_versions (
+        secret_id   TEXT NOT NULL REFERENCES secrets(id) ON DELETE CASCADE,
+        version     INTEGER NOT NULL,
+        sealed      BLOB NOT NULL,
+        created_at  INTEGER NOT NULL,
+        created_by  TEXT NOT NULL,
+        PRIMARY KEY (secret_id, version)
+      ) STRICT;
+      -- Every current value becomes its own first recorded version.
+      INSERT INTO secret_versions (secret_id, version, sealed, created_at, created_by)
+        SELECT id, version, sealed, updated_at, 'before-versions' FROM secrets;
+    `,
+  },
 ];

@@ -17,6 +17,8 @@ import {
   StoreUnavailableError,
   type MigrationResult,
   type SecretChanges,
+  type UserChanges,
+  type SecretVersionMeta,
   type ServiceTokenRow,
   type SecretMeta,
   type SecretRow,
@@ -30,6 +32,12 @@ import {
   INSERT_USER_COLUMNS,
   SECRET_META_COLUMNS as META_COLUMNS,
   applyChanges,
+  leavesOwners,
+  USER_CHANGE_COLUMNS,
+  userChangesToWrite,
+  DEFAULT_VERSIONS_TO_KEEP,
+  toVersionMeta,
+  type VersionRecord,
   SERVICE_TOKEN_COLUMNS,
   serviceTokenValues,
   toServiceTokenRow,
@@ -48,6 +56,8 @@ export interface PostgresOptions {
   /** Schema holding the tables (created when missing). */
   schema: string;
   poolSize: number;
+  /** Versions kept per secret (default 20). */
+  versionsToKeep?: number;
   connectTimeoutMs?: number;
   queryTimeoutMs?: number;
   /** Told about connection errors on idle pooled clients (which would otherwise crash). */
@@ -129,6 +139,7 @@ export class PostgresStore implements Store {
   private constructor(
     pool: pg.Pool,
     readonly migration: MigrationResult,
+    private readonly versionsToKeep: number,
   ) {
     this.pool = pool;
   }
@@ -156,6 +167,11 @@ export class PostgresStore implements Store {
       const unguard = guardCheckedOut(client);
       try {
         migration = await migrateWith(client, options.schema, migrations);
+        // A lowered DUCTAPE_KEEP_VERSIONS also destroys the surplus of secrets that never change again.
+        await client.query(
+          'DELETE FROM secret_versions v USING secrets s WHERE s.id = v.secret_id AND v.version <= s.version - $1',
+          [options.versionsToKeep ?? DEFAULT_VERSIONS_TO_KEEP],
+        );
       } finally {
         unguard();
         client.release();
@@ -164,7 +180,7 @@ export class PostgresStore implements Store {
       await pool.end().catch(() => undefined);
       throw error;
     }
-    return new PostgresStore(pool, migration);
+    return new PostgresStore(pool, migration, options.versionsToKeep ?? DEFAULT_VERSIONS_TO_KEEP);
   }
 
   private async query<R extends pg.QueryResultRow>(
@@ -276,27 +292,73 @@ export class PostgresStore implements Store {
     return r && toUserRow(r);
   }
 
-  async insertSecret(s: SecretRow): Promise<void> {
-    try {
-      await this.query(
-        `INSERT INTO secrets (${META_COLUMNS}, sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-        [
-          s.id,
-          s.workspaceId,
-          s.key,
-          s.description,
-          s.tokenType,
-          s.scope,
-          s.envs,
-          s.expiresAt,
-          s.revokedAt,
-          s.version,
-          s.createdAt,
-          s.updatedAt,
-          s.sealed,
-        ],
-        'insert_secret',
+  async listUsers(workspaceId: string): Promise<UserRow[]> {
+    const { rows } = await this.query<UserRecord>(
+      'SELECT * FROM users WHERE workspace_id = $1 ORDER BY created_at, id',
+      [workspaceId],
+    );
+    return rows.map(toUserRow);
+  }
+
+  /** Locks the workspace's users, so two owners cannot demote each other at once. */
+  async updateUser(
+    workspaceId: string,
+    id: string,
+    requested: UserChanges,
+  ): Promise<UserRow | undefined | 'last-owner'> {
+    return this.transaction(async (client) => {
+      const { rows } = await client.query<UserRecord>(
+        'SELECT * FROM users WHERE workspace_id = $1 ORDER BY id FOR UPDATE',
+        [workspaceId],
       );
+      const record = rows.find((r) => r.id === id);
+      if (!record) return undefined;
+      const user = toUserRow(record);
+      const changes = userChangesToWrite(user, requested);
+      if (leavesOwners(user, changes)) {
+        const owners = rows.filter((r) => r.role === 'owner' && r.removed_at === null).length;
+        if (owners <= 1) return 'last-owner' as const;
+      }
+      const fields = (Object.keys(changes) as (keyof UserChanges)[]).filter((f) => changes[f] !== undefined);
+      if (fields.length > 0) {
+        const sets = fields.map((f, i) => `${USER_CHANGE_COLUMNS[f]} = $${i + 1}`).join(', ');
+        await client.query(`UPDATE users SET ${sets} WHERE id = $${fields.length + 1}`, [
+          ...fields.map((f) => changes[f]),
+          id,
+        ]);
+      }
+      return { ...user, ...changes };
+    });
+  }
+
+  async insertSecret(s: SecretRow, actor: string): Promise<void> {
+    try {
+      await this.transaction(async (client) => {
+        await client.query({
+          name: 'insert_secret',
+          text: `INSERT INTO secrets (${META_COLUMNS}, sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+          values: [
+            s.id,
+            s.workspaceId,
+            s.key,
+            s.description,
+            s.tokenType,
+            s.scope,
+            s.envs,
+            s.expiresAt,
+            s.revokedAt,
+            s.version,
+            s.createdAt,
+            s.updatedAt,
+            s.sealed,
+          ],
+        });
+        await client.query({
+          name: 'insert_version',
+          text: INSERT_VERSION,
+          values: [s.id, s.version, s.sealed, s.updatedAt, actor],
+        });
+      });
     } catch (error) {
       if ((error as { code?: string }).code === '23505') throw new DuplicateKeyError();
       throw error;
@@ -337,6 +399,7 @@ export class PostgresStore implements Store {
     workspaceId: string,
     key: string,
     compute: (current: SecretMeta) => Promise<SecretChanges | null>,
+    actor: string,
   ): Promise<SecretMeta | undefined> {
     return this.transaction(async (client) => {
       const { rows } = await client.query<SecretRecord>(
@@ -354,6 +417,17 @@ export class PostgresStore implements Store {
         ...fields.map((f) => changes[f]),
         current.id,
       ]);
+      if (changes.sealed !== undefined && changes.version !== undefined) {
+        await client.query({
+          name: 'insert_version',
+          text: INSERT_VERSION,
+          values: [current.id, changes.version, changes.sealed, changes.updatedAt, actor],
+        });
+        await client.query('DELETE FROM secret_versions WHERE secret_id = $1 AND version <= $2', [
+          current.id,
+          changes.version - this.versionsToKeep,
+        ]);
+      }
       return applyChanges(current, changes);
     });
   }
@@ -409,6 +483,30 @@ export class PostgresStore implements Store {
     return result.rowCount === 1;
   }
 
+  async listVersions(workspaceId: string, key: string): Promise<SecretVersionMeta[] | undefined> {
+    const meta = await this.getSecretMeta(workspaceId, key);
+    if (!meta) return undefined;
+    const { rows } = await this.query<VersionRecord>(
+      'SELECT version, created_at, created_by FROM secret_versions WHERE secret_id = $1 ORDER BY version DESC',
+      [meta.id],
+    );
+    return rows.map(toVersionMeta);
+  }
+
+  async getSecretVersion(
+    workspaceId: string,
+    key: string,
+    version: number,
+  ): Promise<{ meta: SecretMeta; sealed: Buffer | undefined } | undefined> {
+    const meta = await this.getSecretMeta(workspaceId, key);
+    if (!meta) return undefined;
+    const { rows } = await this.query<{ sealed: Buffer }>(
+      'SELECT sealed FROM secret_versions WHERE secret_id = $1 AND version = $2',
+      [meta.id, version],
+    );
+    return { meta, sealed: rows[0]?.sealed };
+  }
+
   async deleteSecret(workspaceId: string, key: string): Promise<boolean> {
     const result = await this.query('DELETE FROM secrets WHERE workspace_id = $1 AND key = $2', [
       workspaceId,
@@ -417,5 +515,8 @@ export class PostgresStore implements Store {
     return result.rowCount === 1;
   }
 }
+
+const INSERT_VERSION =
+  'INSERT INTO secret_versions (secret_id, version, sealed, created_at, created_by) VALUES ($1, $2, $3, $4, $5)';
 
 const INSERT_USER = `INSERT INTO users (${INSERT_USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`;

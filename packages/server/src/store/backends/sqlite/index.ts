@@ -15,6 +15,8 @@ import {
   SchemaTooNewError,
   type MigrationResult,
   type SecretChanges,
+  type UserChanges,
+  type SecretVersionMeta,
   type ServiceTokenRow,
   type SecretMeta,
   type SecretRow,
@@ -28,6 +30,12 @@ import {
   INSERT_USER_COLUMNS,
   SECRET_META_COLUMNS as META_COLUMNS,
   applyChanges,
+  leavesOwners,
+  USER_CHANGE_COLUMNS,
+  userChangesToWrite,
+  DEFAULT_VERSIONS_TO_KEEP,
+  toVersionMeta,
+  type VersionRecord,
   SERVICE_TOKEN_COLUMNS,
   serviceTokenValues,
   toServiceTokenRow,
@@ -85,7 +93,10 @@ export class SqliteStore implements Store {
   private readonly stmt;
   private readonly updateStatements = new Map<string, Database.Statement>();
 
-  constructor(dataDir: string) {
+  private readonly versionsToKeep: number;
+
+  constructor(dataDir: string, options: { versionsToKeep?: number } = {}) {
+    this.versionsToKeep = options.versionsToKeep ?? DEFAULT_VERSIONS_TO_KEEP;
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     this.file = join(dataDir, SQLITE_FILE);
     const fresh = !existsSync(this.file);
@@ -97,6 +108,12 @@ export class SqliteStore implements Store {
       this.db.pragma('foreign_keys = ON');
       this.db.pragma('busy_timeout = 5000');
       this.migration = migrateSqlite(this.db);
+      // A lowered DUCTAPE_KEEP_VERSIONS also destroys the surplus of secrets that never change again.
+      this.db
+        .prepare(
+          'DELETE FROM secret_versions WHERE version <= (SELECT version FROM secrets WHERE secrets.id = secret_versions.secret_id) - ?',
+        )
+        .run(this.versionsToKeep);
     } catch (error) {
       this.db.close();
       throw error;
@@ -116,6 +133,10 @@ export class SqliteStore implements Store {
       workspaceKeys: db.prepare('SELECT version, kek_id, wrapped FROM workspace_keys WHERE workspace_id = ?'),
       insertUser: db.prepare(`INSERT INTO users (${INSERT_USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`),
       getUser: db.prepare('SELECT * FROM users WHERE id = ?'),
+      listUsers: db.prepare('SELECT * FROM users WHERE workspace_id = ? ORDER BY created_at, id'),
+      countOwners: db.prepare(
+        "SELECT COUNT(*) AS n FROM users WHERE workspace_id = ? AND role = 'owner' AND removed_at IS NULL",
+      ),
       insertSecret: db.prepare(
         `INSERT INTO secrets (${META_COLUMNS}, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
@@ -123,6 +144,14 @@ export class SqliteStore implements Store {
       getSecretMeta: db.prepare(`SELECT ${META_COLUMNS} FROM secrets WHERE workspace_id = ? AND key = ?`),
       listSecrets: db.prepare(`SELECT ${META_COLUMNS} FROM secrets WHERE workspace_id = ? ORDER BY key`),
       deleteSecret: db.prepare('DELETE FROM secrets WHERE workspace_id = ? AND key = ?'),
+      insertVersion: db.prepare(
+        'INSERT INTO secret_versions (secret_id, version, sealed, created_at, created_by) VALUES (?, ?, ?, ?, ?)',
+      ),
+      pruneVersions: db.prepare('DELETE FROM secret_versions WHERE secret_id = ? AND version <= ?'),
+      listVersions: db.prepare(
+        'SELECT version, created_at, created_by FROM secret_versions WHERE secret_id = ? ORDER BY version DESC',
+      ),
+      getVersion: db.prepare('SELECT sealed FROM secret_versions WHERE secret_id = ? AND version = ?'),
       // json_each: one statement for any number of keys.
       getSecrets: db.prepare(
         `SELECT ${META_COLUMNS}, sealed FROM secrets WHERE workspace_id = ? AND key IN (SELECT value FROM json_each(?))`,
@@ -203,27 +232,65 @@ export class SqliteStore implements Store {
     return r && toUserRow(r);
   }
 
-  async insertSecret(s: SecretRow): Promise<void> {
+  async listUsers(workspaceId: string): Promise<UserRow[]> {
+    return (this.stmt.listUsers.all(workspaceId) as UserRecord[]).map(toUserRow);
+  }
+
+  async updateUser(
+    workspaceId: string,
+    id: string,
+    requested: UserChanges,
+  ): Promise<UserRow | undefined | 'last-owner'> {
+    return this.db
+      .transaction(() => {
+        const record = this.stmt.getUser.get(id) as UserRecord | undefined;
+        if (!record || record.workspace_id !== workspaceId) return undefined;
+        const user = toUserRow(record);
+        const changes = userChangesToWrite(user, requested);
+        if (leavesOwners(user, changes)) {
+          const { n } = this.stmt.countOwners.get(workspaceId) as { n: number };
+          if (n <= 1) return 'last-owner' as const;
+        }
+        const fields = (Object.keys(changes) as (keyof UserChanges)[]).filter(
+          (f) => changes[f] !== undefined,
+        );
+        if (fields.length > 0) {
+          const sets = fields.map((f) => `${USER_CHANGE_COLUMNS[f]} = ?`).join(', ');
+          this.db.prepare(`UPDATE users SET ${sets} WHERE id = ?`).run(...fields.map((f) => changes[f]), id);
+        }
+        return { ...user, ...changes };
+      })
+      .immediate();
+  }
+
+  async insertSecret(s: SecretRow, actor: string): Promise<void> {
     try {
-      this.stmt.insertSecret.run(
-        s.id,
-        s.workspaceId,
-        s.key,
-        s.description,
-        s.tokenType,
-        JSON.stringify(s.scope),
-        JSON.stringify(s.envs),
-        s.expiresAt,
-        s.revokedAt,
-        s.version,
-        s.createdAt,
-        s.updatedAt,
-        s.sealed,
-      );
+      this.db.transaction(() => {
+        this.insertSecretRow(s);
+        this.stmt.insertVersion.run(s.id, s.version, s.sealed, s.updatedAt, actor);
+      })();
     } catch (error) {
       if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new DuplicateKeyError();
       throw error;
     }
+  }
+
+  private insertSecretRow(s: SecretRow): void {
+    this.stmt.insertSecret.run(
+      s.id,
+      s.workspaceId,
+      s.key,
+      s.description,
+      s.tokenType,
+      JSON.stringify(s.scope),
+      JSON.stringify(s.envs),
+      s.expiresAt,
+      s.revokedAt,
+      s.version,
+      s.createdAt,
+      s.updatedAt,
+      s.sealed,
+    );
   }
 
   async getSecret(workspaceId: string, key: string): Promise<SecretRow | undefined> {
@@ -249,15 +316,22 @@ export class SqliteStore implements Store {
     workspaceId: string,
     key: string,
     compute: (current: SecretMeta) => Promise<SecretChanges | null>,
+    actor: string,
   ): Promise<SecretMeta | undefined> {
     for (let attempt = 0; attempt < 1000; attempt++) {
       const current = await this.getSecretMeta(workspaceId, key);
       if (!current) return undefined;
       const changes = await compute(current);
       if (changes === null) return current;
-      if (this.updateIfVersion(workspaceId, current.id, current.version, changes)) {
-        return applyChanges(current, changes);
-      }
+      const written = this.db.transaction(() => {
+        if (!this.updateIfVersion(workspaceId, current.id, current.version, changes)) return false;
+        if (changes.sealed !== undefined && changes.version !== undefined) {
+          this.stmt.insertVersion.run(current.id, changes.version, changes.sealed, changes.updatedAt, actor);
+          this.stmt.pruneVersions.run(current.id, changes.version - this.versionsToKeep);
+        }
+        return true;
+      })();
+      if (written) return applyChanges(current, changes);
     }
     throw new Error('modifySecret: the row kept changing under 1000 attempts');
   }
@@ -308,6 +382,24 @@ export class SqliteStore implements Store {
 
   async revokeServiceToken(workspaceId: string, id: string, revokedAt: number): Promise<boolean> {
     return this.stmt.revokeServiceToken.run(revokedAt, workspaceId, id).changes === 1;
+  }
+
+  async listVersions(workspaceId: string, key: string): Promise<SecretVersionMeta[] | undefined> {
+    const meta = await this.getSecretMeta(workspaceId, key);
+    if (!meta) return undefined;
+    const rows = this.stmt.listVersions.all(meta.id) as VersionRecord[];
+    return rows.map(toVersionMeta);
+  }
+
+  async getSecretVersion(
+    workspaceId: string,
+    key: string,
+    version: number,
+  ): Promise<{ meta: SecretMeta; sealed: Buffer | undefined } | undefined> {
+    const meta = await this.getSecretMeta(workspaceId, key);
+    if (!meta) return undefined;
+    const row = this.stmt.getVersion.get(meta.id, version) as { sealed: Buffer } | undefined;
+    return { meta, sealed: row?.sealed };
   }
 
   async deleteSecret(workspaceId: string, key: string): Promise<boolean> {

@@ -1,0 +1,50 @@
+import type { User } from '@ductape/sdk';
+import type { FastifyInstance } from 'fastify';
+import type { IdentityService } from '../../services/identity.service.js';
+import type { UserRow } from '../../store/types.js';
+import { parse, role, userIdParams } from '../schemas.js';
+import { z } from 'zod';
+
+/** Field by field: never the key hash. */
+export function presentUser(u: UserRow): User {
+  return {
+    user_id: u.id,
+    workspace_id: u.workspaceId,
+    role: u.role,
+    created_at: new Date(u.createdAt).toISOString(),
+    removed_at: u.removedAt === null ? null : new Date(u.removedAt).toISOString(),
+    status: u.removedAt === null ? 'active' : 'removed',
+  };
+}
+
+const roleBody = z.strictObject({ role });
+
+export function registerUsersRoutes(app: FastifyInstance, identity: IdentityService): void {
+  app.get('/v1/users', async (request) => ({
+    users: (await identity.listUsers(request.principal)).map(presentUser),
+  }));
+
+  /** Adds a member; the private key is in this answer only. */
+  app.post('/v1/users', async (request, reply) => {
+    const body = parse(roleBody, request.body, 'request body');
+    return reply.code(201).send(await identity.addUser(request.principal, body.role));
+  });
+
+  app.patch('/v1/users/:id', async (request) => {
+    const { id } = parse(userIdParams, request.params, 'path');
+    const body = parse(roleBody, request.body, 'request body');
+    return presentUser(await identity.setRole(request.principal, id, body.role));
+  });
+
+  app.delete('/v1/users/:id', async (request) => {
+    const { id } = parse(userIdParams, request.params, 'path');
+    await identity.removeUser(request.principal, id);
+    return { removed: true };
+  });
+
+  /** A new private key; the old one, and its access tokens, stop working at once. */
+  app.post('/v1/users/:id/rotate-key', async (request) => {
+    const { id } = parse(userIdParams, request.params, 'path');
+    return identity.rotateKey(request.principal, request.principal.workspaceId, id);
+  });
+}
