@@ -1,23 +1,30 @@
 /**
- * Where the people commands (login, whoami, secrets) get their credentials and server URL.
- * The only CLI module that reads process.env, the way config.ts is for the server.
+ * Where the people commands (login, whoami, secrets, run...) get their credentials and server
+ * URL. The only CLI module that reads process.env, the way config.ts is for the server.
  *
- * Credentials: DUCTAPE_WORKSPACE_ID + DUCTAPE_USER_ID + DUCTAPE_PRIVATE_KEY (all three or
- * none), else ~/.ductape/credentials.json, else an error that points at `ductape login`.
+ * Credentials: DUCTAPE_TOKEN (a service token; it takes precedence over everything else),
+ * else DUCTAPE_WORKSPACE_ID + DUCTAPE_USER_ID + DUCTAPE_PRIVATE_KEY (all three or none), else
+ * ~/.ductape/credentials.json, else an error that points at `ductape login`.
  * URL: --url, else DUCTAPE_URL, else the file's url (only with the file's credentials, so a
- * key from the environment is never sent to a server it was not meant for), else the default.
+ * key or token from the environment is never sent to a server it was not meant for), else
+ * the default.
  */
 import { homedir } from 'node:os';
-import Ductape, { DEFAULT_URL } from '@ductape/sdk';
+import type { Command } from 'commander';
+import Ductape, { DEFAULT_URL, type DuctapeOptions } from '@ductape/sdk';
 import { credentialsPath, readCredentialsFile } from './credentials-file.js';
 import { CliError } from './output.js';
+
+/** What a command may tune on its SDK client (run passes a leaner fetch). */
+export type ClientOptions = Pick<DuctapeOptions, 'fetch' | 'timeoutMs'>;
 
 const ENV_NAMES = ['DUCTAPE_WORKSPACE_ID', 'DUCTAPE_USER_ID', 'DUCTAPE_PRIVATE_KEY'] as const;
 
 /** The rules above, for the --help of every command that follows them. */
 export const CREDENTIALS_HELP = `
-Credentials: DUCTAPE_WORKSPACE_ID, DUCTAPE_USER_ID and DUCTAPE_PRIVATE_KEY (all three), else
-~/.ductape/credentials.json as written by 'ductape login'.
+Credentials: DUCTAPE_TOKEN (a service token) when set, else DUCTAPE_WORKSPACE_ID,
+DUCTAPE_USER_ID and DUCTAPE_PRIVATE_KEY (all three), else ~/.ductape/credentials.json as
+written by 'ductape login'.
 Server: --url, else DUCTAPE_URL, else the URL saved with the credentials by 'ductape login',
 else http://127.0.0.1:8080.`;
 
@@ -40,6 +47,11 @@ export function envCredentialsSet(): boolean {
   return ENV_NAMES.some((name) => env(name) !== undefined);
 }
 
+/** Whether DUCTAPE_TOKEN is set: it then takes precedence over every user credential. */
+export function envTokenSet(): boolean {
+  return env('DUCTAPE_TOKEN') !== undefined;
+}
+
 /** Checks that a URL is an absolute http(s) URL; `what` names where it came from. */
 export function checkUrl(url: string, what: string): string {
   let parsed: URL;
@@ -57,12 +69,28 @@ export function checkUrl(url: string, what: string): string {
 export interface Connection {
   client: Ductape;
   url: string;
-  /** Where the credentials came from, for people: "environment" or the file's path. */
+  /** Where the credentials came from, for people: "DUCTAPE_TOKEN", "environment" or the file's path. */
   source: string;
+  /** A service token (bound to its own app and environment) or a user's credentials. */
+  kind: 'token' | 'user';
+}
+
+function urlFor(urlOption: string | undefined, fileUrl: string | undefined, source: string): string {
+  const fromEnvUrl = envUrl();
+  if (urlOption !== undefined) return checkUrl(urlOption, '--url');
+  if (fromEnvUrl !== undefined) return checkUrl(fromEnvUrl, 'DUCTAPE_URL');
+  if (fileUrl !== undefined) return checkUrl(fileUrl, source);
+  return DEFAULT_URL;
 }
 
 /** Resolves credentials and URL as described at the top, and builds an SDK client. */
-export function connect(urlOption: string | undefined): Connection {
+export function connect(urlOption: string | undefined, options: ClientOptions = {}): Connection {
+  const token = env('DUCTAPE_TOKEN');
+  if (token !== undefined) {
+    const url = urlFor(urlOption, undefined, 'DUCTAPE_TOKEN');
+    return { client: new Ductape({ ...options, token, url }), url, source: 'DUCTAPE_TOKEN', kind: 'token' };
+  }
+
   const fromEnv = ENV_NAMES.map((name) => env(name));
   const given = fromEnv.filter((v) => v !== undefined).length;
   if (given > 0 && given < ENV_NAMES.length) {
@@ -99,10 +127,11 @@ export function connect(urlOption: string | undefined): Connection {
     source = credentialsPath(home);
   }
 
-  const fromEnvUrl = envUrl();
-  let url = DEFAULT_URL;
-  if (urlOption !== undefined) url = checkUrl(urlOption, '--url');
-  else if (fromEnvUrl !== undefined) url = checkUrl(fromEnvUrl, 'DUCTAPE_URL');
-  else if (fileUrl !== undefined) url = checkUrl(fileUrl, source);
-  return { client: new Ductape({ ...credentials, url }), url, source };
+  const url = urlFor(urlOption, fileUrl, source);
+  return { client: new Ductape({ ...options, ...credentials, url }), url, source, kind: 'user' };
+}
+
+/** The connection for a subcommand: `--url` may sit before or after the subcommand's name. */
+export function connectFor(command: Command, options: ClientOptions = {}): Connection {
+  return connect(command.optsWithGlobals<{ url?: string }>().url, options);
 }

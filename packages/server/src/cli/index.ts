@@ -7,16 +7,32 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config.js';
 import { AppError } from '../errors.js';
-import { registerLoginCommands } from './commands/login.js';
-import { registerSecretsCommands } from './commands/secrets.js';
-import { registerOperatorCommands } from './operator.js';
-import { CliError } from './output.js';
+import { CliError, ExitWith } from './output.js';
 
-function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/** Every command group, in --help order; each module loads only when its group is needed. */
+const GROUPS: (() => Promise<Register>)[] = [
+  () => import('./commands/login.js').then((m) => m.registerLoginCommands),
+  () => import('./commands/secrets.js').then((m) => m.registerSecretsCommands),
+  () => import('./commands/run.js').then((m) => m.registerRunCommand),
+  () => import('./commands/usage.js').then((m) => m.registerUsageCommands),
+  () => import('./commands/tokens.js').then((m) => m.registerTokenCommands),
+  () => import('./operator.js').then((m) => m.registerOperatorCommands),
+];
+
+/**
+ * `ductape run` starts before every process a deployment runs, so it loads only its own
+ * module: the other commands' modules would add a fifth to its start-up time.
+ */
+async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command('ductape')
     .description('Ductape: a self-hostable secrets manager')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
+    // So `run` can pass everything after its command through; groups with their own options
+    // (secrets, token) turn this off again so those options may follow their subcommands.
+    .enablePositionalOptions()
     .exitOverride();
 
   program
@@ -27,14 +43,17 @@ function buildProgram(): Command {
       await runServerProcess();
     });
 
-  registerLoginCommands(program);
-  registerSecretsCommands(program);
-  registerOperatorCommands(program);
+  const registers =
+    argv[2] === 'run'
+      ? [(await import('./commands/run.js')).registerRunCommand]
+      : await Promise.all(GROUPS.map((load) => load()));
+  for (const register of registers) register(program);
   return program;
 }
 
 function exitCodeOf(error: unknown): { code: number; message?: string } {
   if (error instanceof CommanderError) return { code: error.exitCode === 0 ? 0 : 2 };
+  if (error instanceof ExitWith) return { code: error.exitCode };
   if (error instanceof CliError) return { code: error.exitCode, message: error.message };
   if (error instanceof ConfigError) return { code: 2, message: `bad configuration: ${error.message}` };
   if (error instanceof AppError) return { code: error.status < 500 ? 1 : 1, message: error.message };
@@ -45,7 +64,7 @@ function exitCodeOf(error: unknown): { code: number; message?: string } {
 
 export async function run(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv)).parseAsync(argv);
     return 0;
   } catch (error) {
     const { code, message } = exitCodeOf(error);

@@ -13,6 +13,17 @@ export class CliError extends Error {
   }
 }
 
+/**
+ * Ends the command with this exit code and nothing more to print: `run` passes on its child's
+ * code this way, and commands that already printed why they failed (validate) use it too.
+ */
+export class ExitWith extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+    this.name = 'ExitWith';
+  }
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }

@@ -4,8 +4,9 @@
  * own, and values that break naive quoting.
  */
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { runCli, tempDir, type CliResult, type Credentials, type TestServer } from './harness.js';
+import { CLI_ENTRY, runCli, tempDir, type CliResult, type Credentials, type TestServer } from './harness.js';
 
 /** Values that break naive quoting, each alone and all together. */
 export const AWKWARD_VALUES: readonly string[] = [
@@ -75,4 +76,41 @@ export function cliSession(server: TestServer): CliSession {
 /** Asserts an exit code, showing stderr when it differs. */
 export function expectCode(result: CliResult, code: number): void {
   assert.equal(result.code, code, `exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+}
+
+export const hasPythonPty = spawnSync('python3', ['-c', 'import pty'], { stdio: 'ignore' }).status === 0;
+
+const PTY_RUN = `
+import json, os, pty, sys
+spec = json.loads(sys.stdin.read())
+pid, fd = pty.fork()
+if pid == 0:
+    os.execve(spec["argv"][0], spec["argv"], spec["env"])
+out = b""
+while True:
+    try: chunk = os.read(fd, 65536)
+    except OSError: break
+    if not chunk: break
+    out += chunk
+_, status = os.waitpid(pid, 0)
+print(json.dumps({"output": out.decode("utf-8", "replace"), "code": os.waitstatus_to_exitcode(status)}))
+`;
+
+/** Runs the CLI in a pseudo-terminal (stdin, stdout and stderr all a TTY); needs python3. */
+export function cliInTerminal(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ output: string; code: number }> {
+  const spec = {
+    argv: [process.execPath, CLI_ENTRY, ...args],
+    env: { PATH: process.env.PATH ?? '', TERM: 'dumb', ...env },
+  };
+  return new Promise((resolve, reject) => {
+    const python = spawn('python3', ['-c', PTY_RUN], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    python.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    python.on('error', reject);
+    python.on('close', () => resolve(JSON.parse(out) as { output: string; code: number }));
+    python.stdin.end(JSON.stringify(spec));
+  });
 }

@@ -6,7 +6,7 @@
  */
 import { Option, type Command } from 'commander';
 import { TOKEN_TYPES, type CreateSecretInput, type TokenType, type UpdateSecretInput } from '@ductape/sdk';
-import { connect, CREDENTIALS_HELP, type Connection } from '../connect.js';
+import { connectFor, CREDENTIALS_HELP } from '../connect.js';
 import { CliError, printJson } from '../output.js';
 import { confirm, stdinIsTerminal } from '../prompt.js';
 import {
@@ -18,6 +18,8 @@ import {
   type ExpiryOptions,
   type ValueOptions,
 } from '../secret-input.js';
+import { registerExportCommand } from './export.js';
+import { registerImportCommand } from './import.js';
 import { printSecretDetails, printSecretTable } from './secrets-view.js';
 
 interface SecretFieldOptions extends ValueOptions, ExpiryOptions {
@@ -31,11 +33,6 @@ interface SecretFieldOptions extends ValueOptions, ExpiryOptions {
 interface UpdateOptions extends SecretFieldOptions {
   clearDescription?: boolean;
   clearTokenType?: boolean;
-}
-
-/** The connection for a subcommand: `--url` may sit before or after the subcommand's name. */
-function connectFor(command: Command): Connection {
-  return connect(command.optsWithGlobals<{ url?: string }>().url);
 }
 
 /** The options every command that writes a secret shares. */
@@ -78,6 +75,8 @@ export function registerSecretsCommands(program: Command): void {
     .command('secrets')
     .description('Create, read, update, revoke and delete the secrets of your workspace')
     .option('--url <url>', 'the server URL (see below)')
+    // The program has positional options (for `run`); here --url may also follow the subcommand.
+    .enablePositionalOptions(false)
     // Subcommands inherit this: their help lists --url under "Global Options".
     .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', CREDENTIALS_HELP);
@@ -217,6 +216,9 @@ Examples:
       await connectFor(command).client.secrets.restore(key);
       process.stdout.write(`Restored secret '${key}'.\n`);
     });
+
+  registerExportCommand(secrets);
+  registerImportCommand(secrets);
 
   for (const subcommand of secrets.commands) subcommand.addHelpText('after', CREDENTIALS_HELP);
 }
