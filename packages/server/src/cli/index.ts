@@ -73,6 +73,12 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
+// `ductape ... | head` closes the pipe early: that is the reader's choice, not a crash.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 void run(process.argv).then((code) => {
   if (code !== 0) process.exitCode = code;
 });
