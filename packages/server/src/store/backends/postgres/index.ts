@@ -10,10 +10,8 @@
 import pg from 'pg';
 import type { WrappedDataKey } from '../../../crypto/keyring.js';
 import { POSTGRES_MIGRATIONS } from '../../migrations/postgres.js';
-import type { Migration } from '../../migrations/sqlite.js';
 import {
   DuplicateKeyError,
-  SchemaTooNewError,
   StoreUnavailableError,
   type MigrationResult,
   type SecretChanges,
@@ -50,6 +48,7 @@ import {
   type UserRecord,
 } from '../../records.js';
 import { isConnectionError } from './errors.js';
+import { migrateWith, quoteIdent } from './migrate.js';
 
 export interface PostgresOptions {
   url: string;
@@ -72,52 +71,6 @@ const types = {
 };
 
 const toMeta = (r: SecretRecord): SecretMeta => toSecretMeta(r, (list) => list);
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-async function migrateWith(
-  client: pg.ClientBase,
-  schema: string,
-  migrations: readonly Migration[],
-): Promise<MigrationResult> {
-  const known = migrations.at(-1)?.version ?? 0;
-  // One lock per schema: nodes of one deployment wait for each other, other schemas do not.
-  // Taken before the schema exists, so even creating it cannot race.
-  const lockKey = `ductape:migrate:${schema}`;
-  await client.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey]);
-  try {
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
-    await client.query('BEGIN');
-    await client.query(
-      'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)',
-    );
-    const { rows } = await client.query<{ v: number | null }>(
-      'SELECT MAX(version) AS v FROM schema_migrations',
-    );
-    const current = rows[0]?.v ?? 0;
-    if (current > known) {
-      throw new SchemaTooNewError(current, known);
-    }
-    for (const m of migrations) {
-      if (m.version <= current) continue;
-      await client.query(m.sql);
-      await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
-        m.version,
-        m.name,
-        Date.now(),
-      ]);
-    }
-    await client.query('COMMIT');
-    return { from: current, to: Math.max(current, known) };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch(() => undefined);
-  }
-}
 
 /**
  * The pool listens for 'error' only on idle clients. A checked-out client whose connection

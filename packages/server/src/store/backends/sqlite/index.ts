@@ -9,10 +9,9 @@ import Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WrappedDataKey } from '../../../crypto/keyring.js';
-import { SQLITE_MIGRATIONS, type Migration } from '../../migrations/sqlite.js';
+import { migrateSqlite } from './migrate.js';
 import {
   DuplicateKeyError,
-  SchemaTooNewError,
   type MigrationResult,
   type SecretChanges,
   type UserChanges,
@@ -49,6 +48,7 @@ import {
 } from '../../records.js';
 
 export const SQLITE_FILE = 'ductape.sqlite';
+export { migrateSqlite } from './migrate.js';
 
 const parseList = (json: string): string[] => JSON.parse(json) as string[];
 const toMeta = (r: SecretRecord<string>): SecretMeta => toSecretMeta(r, parseList);
@@ -56,34 +56,6 @@ const toMeta = (r: SecretRecord<string>): SecretMeta => toSecretMeta(r, parseLis
 /** How each updatable field is stored: lists as JSON text, everything else as is. */
 const encodeChange = (field: keyof SecretChanges, value: unknown): unknown =>
   field === 'scope' || field === 'envs' ? JSON.stringify(value) : value;
-
-export function migrateSqlite(
-  db: Database.Database,
-  migrations: readonly Migration[] = SQLITE_MIGRATIONS,
-): MigrationResult {
-  db.exec(
-    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
-  );
-  const known = migrations.at(-1)?.version ?? 0;
-  const applyAll = db.transaction(() => {
-    const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
-    const current = row.v ?? 0;
-    if (current > known) {
-      throw new SchemaTooNewError(current, known);
-    }
-    for (const m of migrations) {
-      if (m.version <= current) continue;
-      db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
-        m.version,
-        m.name,
-        Date.now(),
-      );
-    }
-    return { from: current, to: Math.max(current, known) };
-  });
-  return applyAll.immediate();
-}
 
 export class SqliteStore implements Store {
   readonly backend = 'sqlite' as const;
