@@ -3,6 +3,7 @@
  * a bad value stops the start with a message naming the variable.
  */
 import { resolve } from 'node:path';
+import type { SignInLimits } from './services/rate-limit.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -21,6 +22,8 @@ export interface Config {
   readonly versionsToKeep: number;
   /** Set when `DATABASE_URL` selects PostgreSQL; otherwise the embedded SQLite store is used. */
   readonly postgres: PostgresConfig | undefined;
+  /** Sign-in rate limits, per server node (`DUCTAPE_SIGNIN_*`, `DUCTAPE_TOKEN_EXCHANGES_*`). */
+  readonly signInLimits: SignInLimits;
 }
 
 export interface PostgresConfig {
@@ -107,5 +110,12 @@ export function loadConfig(env: Env = process.env): Config {
     masterKey,
     logLevel,
     accessTokenTtlSeconds: integer(env, 'DUCTAPE_ACCESS_TOKEN_TTL', 900, 5, 86_400),
+    signInLimits: Object.freeze({
+      failuresPerAddress: integer(env, 'DUCTAPE_SIGNIN_FAILURES_PER_IP', 20, 1, 1_000_000),
+      failuresPerUser: integer(env, 'DUCTAPE_SIGNIN_FAILURES_PER_USER', 10, 1, 1_000_000),
+      failureWindowSeconds: integer(env, 'DUCTAPE_SIGNIN_WINDOW_SECONDS', 300, 1, 86_400),
+      exchangesPerAddress: integer(env, 'DUCTAPE_TOKEN_EXCHANGES_PER_IP', 300, 1, 1_000_000),
+      exchangeWindowSeconds: integer(env, 'DUCTAPE_TOKEN_EXCHANGES_WINDOW_SECONDS', 60, 1, 86_400),
+    }),
   });
 }

@@ -48,6 +48,7 @@ export async function openRuntime(config: Config, log?: Pick<Logger, 'warn' | 'i
         keyring,
         signingKey,
         accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+        signInLimits: config.signInLimits,
       }),
       secrets: createSecretsService({ store, keyring }),
       tokens: createTokensService({ store }),

@@ -14,6 +14,7 @@ import { AppError } from '../errors.js';
 import type { Principal, TokenPrincipal, UserPrincipal } from './principal.js';
 import { newId } from '../ids.js';
 import type { Store, UserChanges, UserRow } from '../store/types.js';
+import { createSignInGuard, DEFAULT_SIGN_IN_LIMITS, type SignInLimits } from './rate-limit.js';
 import { authorize } from './roles.js';
 
 export type { Principal } from './principal.js';
@@ -72,6 +73,10 @@ export interface IdentityDeps {
   keyring: Pick<Keyring, 'newWorkspaceKey'>;
   signingKey: KeyObject;
   accessTokenTtlSeconds: number;
+  /** Per-node limits on sign-in; the defaults when not given. */
+  signInLimits?: SignInLimits;
+  /** Milliseconds since the epoch, for the sign-in limits. */
+  now?: () => number;
 }
 
 export type IdentityService = ReturnType<typeof createIdentityService>;
@@ -84,6 +89,7 @@ const invalidCredentials = (): AppError =>
 
 export function createIdentityService(deps: IdentityDeps) {
   const { store, keyring, signingKey, accessTokenTtlSeconds } = deps;
+  const signInGuard = createSignInGuard(deps.signInLimits ?? DEFAULT_SIGN_IN_LIMITS, deps.now);
 
   async function userPrincipal(bearer: string): Promise<UserPrincipal> {
     const result = verifyAccessToken(signingKey, bearer, Math.floor(Date.now() / 1000));
@@ -178,11 +184,18 @@ export function createIdentityService(deps: IdentityDeps) {
       return { workspace_id: workspaceId, user_id: user.id, private_key: privateKey };
     },
 
-    /** Exchanges a private key for an access token. Every failure looks the same: 401. */
-    async issueToken(request: TokenRequest): Promise<TokenResponse> {
+    /**
+     * Exchanges a private key for an access token. Every failure looks the same: 401, with a
+     * wrong user id and a wrong key taking the same path (a hash is verified either way).
+     * Over the sign-in limits for `clientAddress` or the user id as sent, a 429 comes first,
+     * before any check, so even the right key waits out the window.
+     */
+    async issueToken(request: TokenRequest, clientAddress = 'local'): Promise<TokenResponse> {
+      signInGuard.admit(clientAddress, request.user_id);
       const user = await store.getUser(request.user_id);
       const keyMatches = verifyCredential(request.private_key, user?.keyHash);
       if (!user || !keyMatches || user.workspaceId !== request.workspace_id || user.removedAt !== null) {
+        signInGuard.recordFailure(clientAddress, request.user_id);
         throw invalidCredentials();
       }
       const iat = Math.floor(Date.now() / 1000);

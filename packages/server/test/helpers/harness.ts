@@ -77,12 +77,28 @@ export async function storeEnv(
   };
 }
 
+/**
+ * Sign-in limits high enough for suites that sign in (and fail) many times from 127.0.0.1;
+ * the limit suites set their own. Per-variable, so `env` overrides each.
+ */
+const RELAXED_SIGNIN_LIMITS = {
+  DUCTAPE_SIGNIN_FAILURES_PER_IP: '100000',
+  DUCTAPE_SIGNIN_FAILURES_PER_USER: '100000',
+  DUCTAPE_TOKEN_EXCHANGES_PER_IP: '100000',
+};
+
 export async function startTestServer(
   env: Record<string, string> = {},
   backend: BackendName = 'sqlite',
 ): Promise<TestServer> {
   const store = await storeEnv(backend, env);
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...store.env });
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    ...RELAXED_SIGNIN_LIMITS,
+    ...store.env,
+  });
   let server: RunningServer;
   try {
     server = await startServer(config, createLogger(config));
