@@ -24,6 +24,19 @@ export interface Config {
   readonly postgres: PostgresConfig | undefined;
   /** Sign-in rate limits, per server node (`DUCTAPE_SIGNIN_*`, `DUCTAPE_TOKEN_EXCHANGES_*`). */
   readonly signInLimits: SignInLimits;
+  /** Most secrets one workspace may hold (`DUCTAPE_MAX_SECRETS_PER_WORKSPACE`, default 100 000). */
+  readonly maxSecretsPerWorkspace: number;
+  /** Connection limits and timeouts of the HTTP server. */
+  readonly http: HttpLimits;
+}
+
+export interface HttpLimits {
+  /** Longest a whole request may take to arrive, headers and body (`DUCTAPE_REQUEST_TIMEOUT_MS`). */
+  readonly requestTimeoutMs: number;
+  /** Longest the request line and headers may take to arrive (`DUCTAPE_HEADERS_TIMEOUT_MS`). */
+  readonly headersTimeoutMs: number;
+  /** Open connections at once; more are closed as they arrive (`DUCTAPE_MAX_CONNECTIONS`). */
+  readonly maxConnections: number;
 }
 
 export interface PostgresConfig {
@@ -101,8 +114,22 @@ export function loadConfig(env: Env = process.env): Config {
       poolSize: integer(env, 'DUCTAPE_PG_POOL_SIZE', 10, 1, 1000),
     });
   }
+  const requestTimeoutMs = integer(env, 'DUCTAPE_REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000);
+  const headersTimeoutMs = integer(env, 'DUCTAPE_HEADERS_TIMEOUT_MS', 10_000, 1000, 3_600_000);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError(
+      'DUCTAPE_HEADERS_TIMEOUT_MS',
+      `must not exceed DUCTAPE_REQUEST_TIMEOUT_MS (${requestTimeoutMs}), got ${headersTimeoutMs}`,
+    );
+  }
   return Object.freeze({
     postgres,
+    maxSecretsPerWorkspace: integer(env, 'DUCTAPE_MAX_SECRETS_PER_WORKSPACE', 100_000, 1, 10_000_000),
+    http: Object.freeze({
+      requestTimeoutMs,
+      headersTimeoutMs,
+      maxConnections: integer(env, 'DUCTAPE_MAX_CONNECTIONS', 1024, 1, 1_000_000),
+    }),
     versionsToKeep: integer(env, 'DUCTAPE_KEEP_VERSIONS', 20, 1, 1000),
     port: integer(env, 'PORT', 8080, 0, 65535),
     host,

@@ -50,7 +50,11 @@ export async function openRuntime(config: Config, log?: Pick<Logger, 'warn' | 'i
         accessTokenTtlSeconds: config.accessTokenTtlSeconds,
         signInLimits: config.signInLimits,
       }),
-      secrets: createSecretsService({ store, keyring }),
+      secrets: createSecretsService({
+        store,
+        keyring,
+        maxSecretsPerWorkspace: config.maxSecretsPerWorkspace,
+      }),
       tokens: createTokensService({ store }),
       usage: createUsageService({ store, keyring }),
       close: () => store.close(),

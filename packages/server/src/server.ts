@@ -44,6 +44,7 @@ export async function startServer(
     usage: runtime.usage,
     ready: () => runtime.store.ping(),
     logger,
+    http: config.http,
   });
   try {
     await app.listen({ port: config.port, host: config.host });

@@ -44,6 +44,15 @@ describe('configuration', () => {
     ['DUCTAPE_MASTER_KEY', 'not base64 at all!'],
     ['DUCTAPE_ACCESS_TOKEN_TTL', '1'],
     ['LOG_LEVEL', 'loud'],
+    ['DUCTAPE_MAX_SECRETS_PER_WORKSPACE', '0'],
+    ['DUCTAPE_MAX_SECRETS_PER_WORKSPACE', '10000001'],
+    ['DUCTAPE_MAX_SECRETS_PER_WORKSPACE', 'many'],
+    ['DUCTAPE_REQUEST_TIMEOUT_MS', '999'],
+    ['DUCTAPE_REQUEST_TIMEOUT_MS', '1.5'],
+    ['DUCTAPE_HEADERS_TIMEOUT_MS', '0'],
+    ['DUCTAPE_HEADERS_TIMEOUT_MS', '40000'],
+    ['DUCTAPE_MAX_CONNECTIONS', '0'],
+    ['DUCTAPE_MAX_CONNECTIONS', '-5'],
   ] as const) {
     it(`refuses ${variable}=${value} with a message naming the variable`, () => {
       assert.throws(
@@ -53,4 +62,32 @@ describe('configuration', () => {
       );
     });
   }
+
+  it('has limits on by default, and reads each limit variable', () => {
+    const defaults = loadConfig({});
+    assert.equal(defaults.maxSecretsPerWorkspace, 100_000);
+    assert.deepEqual(
+      { ...defaults.http },
+      { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, maxConnections: 1024 },
+    );
+    assert.ok(Object.isFrozen(defaults.http));
+    const set = loadConfig({
+      DUCTAPE_MAX_SECRETS_PER_WORKSPACE: '10000000',
+      DUCTAPE_REQUEST_TIMEOUT_MS: '2000',
+      DUCTAPE_HEADERS_TIMEOUT_MS: '2000',
+      DUCTAPE_MAX_CONNECTIONS: '5',
+    });
+    assert.equal(set.maxSecretsPerWorkspace, 10_000_000);
+    assert.deepEqual({ ...set.http }, { requestTimeoutMs: 2000, headersTimeoutMs: 2000, maxConnections: 5 });
+  });
+
+  it('refuses a headers timeout longer than the request timeout, naming both variables', () => {
+    assert.throws(
+      () => loadConfig({ DUCTAPE_REQUEST_TIMEOUT_MS: '2000', DUCTAPE_HEADERS_TIMEOUT_MS: '3000' }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        error.variable === 'DUCTAPE_HEADERS_TIMEOUT_MS' &&
+        error.message.includes('DUCTAPE_REQUEST_TIMEOUT_MS'),
+    );
+  });
 });

@@ -3,6 +3,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { HttpLimits } from '../config.js';
 import type { IdentityService, Principal } from '../services/identity.service.js';
 import type { SecretsService } from '../services/secrets.service.js';
 import type { TokensService } from '../services/tokens.service.js';
@@ -31,7 +32,12 @@ export interface AppDeps {
   /** Resolves when the store answers; used by /readyz. */
   ready: () => Promise<void>;
   logger: FastifyBaseLogger;
+  /** Timeouts and the connection cap (see config.ts). */
+  http: HttpLimits;
 }
+
+/** An idle keep-alive connection is closed after this long. */
+export const KEEP_ALIVE_TIMEOUT_MS = 5000;
 
 /** Largest request body accepted: a 64 KiB value even when every character is JSON-escaped. */
 export const BODY_LIMIT = 512 * 1024;
@@ -46,9 +52,23 @@ const SECURITY_HEADERS = {
 };
 
 export function buildApp(deps: AppDeps): FastifyInstance {
+  const limits = deps.http;
   const app = Fastify({
     loggerInstance: deps.logger,
     bodyLimit: BODY_LIMIT,
+    // Slow clients cannot hold a connection: the headers must arrive within headersTimeout,
+    // the whole request within requestTimeout (both answered 408, see below), a socket
+    // silent that long is closed, and an idle keep-alive connection after 5 s.
+    connectionTimeout: limits.requestTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // Node checks the two timeouts above on this tick (30 s by default, which would let
+      // a 1 s limit hold for 31 s).
+      connectionsCheckingInterval: Math.min(1000, Math.floor(limits.headersTimeoutMs / 4)),
+    },
     genReqId: () => randomUUID(),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -58,6 +78,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     frameworkErrors: errorHandler,
   });
 
+  limitConnections(app, limits);
   registerJsonParser(app);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
@@ -85,4 +106,41 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerUsersRoutes(authenticated, deps.identity);
   });
   return app;
+}
+
+/**
+ * Past maxConnections, Node closes each new connection as it arrives (no bytes are sent).
+ * A request timed out by Node gets a 408 in our `{ code, message }` shape; this listener
+ * runs before Fastify's, which leaves an already destroyed socket alone.
+ */
+function limitConnections(app: FastifyInstance, limits: HttpLimits): void {
+  const server = app.server;
+  server.maxConnections = limits.maxConnections;
+  let dropped = 0;
+  let lastWarning = 0;
+  server.on('drop', () => {
+    dropped += 1;
+    // At most one line per 10 s: a flood of refused connections must not flood the log.
+    if (Date.now() - lastWarning < 10_000) return;
+    lastWarning = Date.now();
+    app.log.warn(
+      { dropped, maxConnections: limits.maxConnections },
+      'refused connections: the server holds DUCTAPE_MAX_CONNECTIONS connections',
+    );
+    dropped = 0;
+  });
+  server.prependListener('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (error.code !== 'ERR_HTTP_REQUEST_TIMEOUT' || socket.destroyed) return;
+    const body = JSON.stringify({
+      code: 'REQUEST_TIMEOUT',
+      message: `The request did not arrive in time (headers within ${limits.headersTimeoutMs} ms, the whole request within ${limits.requestTimeoutMs} ms); the connection is closed`,
+    });
+    if (socket.writable) {
+      socket.write(
+        `HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy();
+  });
 }

@@ -31,8 +31,11 @@ export interface SecretsDeps {
     | 'deleteSecret'
     | 'listVersions'
     | 'getSecretVersion'
+    | 'countSecrets'
   >;
   keyring: Pick<Keyring, 'seal' | 'open'>;
+  /** Most secrets one workspace may hold (DUCTAPE_MAX_SECRETS_PER_WORKSPACE). */
+  maxSecretsPerWorkspace: number;
 }
 
 export type SecretsService = ReturnType<typeof createSecretsService>;
@@ -58,7 +61,25 @@ export async function openSecret(keyring: Pick<Keyring, 'open'>, row: SecretRow)
   }
 }
 
-export function createSecretsService({ store, keyring }: SecretsDeps) {
+const secretExists = (key: string): AppError =>
+  new AppError('SECRET_EXISTS', `Secret '${key}' already exists in this workspace`, 'key');
+
+export function createSecretsService({ store, keyring, maxSecretsPerWorkspace }: SecretsDeps) {
+  /**
+   * Refuses a new secret in a workspace that holds the maximum. Count, then insert: creates
+   * racing each other can each see room and overshoot the cap by their number. Acceptable:
+   * this is a safety cap against runaway growth, not a quota anyone is billed on.
+   */
+  async function assertRoom(principal: Principal, key: string): Promise<void> {
+    if ((await store.countSecrets(principal.workspaceId)) < maxSecretsPerWorkspace) return;
+    // An existing key is a conflict whatever the count (and import's overwrite updates it).
+    if (await store.getSecretMeta(principal.workspaceId, key)) throw secretExists(key);
+    throw new AppError(
+      'WORKSPACE_FULL',
+      `Secret '${key}' was not created: this workspace holds the maximum of ${maxSecretsPerWorkspace} secrets (DUCTAPE_MAX_SECRETS_PER_WORKSPACE); delete some first`,
+    );
+  }
+
   async function metaOr404(principal: Principal, key: string): Promise<SecretMeta> {
     const meta = await store.getSecretMeta(principal.workspaceId, key);
     if (!meta) throw notFound(key);
@@ -171,6 +192,7 @@ export function createSecretsService({ store, keyring }: SecretsDeps) {
 
     async create(principal: Principal, input: CreateSecretInput): Promise<SecretMeta> {
       authorize(principal, 'secrets.write');
+      await assertRoom(principal, input.key);
       const now = Date.now();
       const id = newId();
       const version = 1;
@@ -195,13 +217,7 @@ export function createSecretsService({ store, keyring }: SecretsDeps) {
       try {
         await store.insertSecret({ ...row, sealed }, actorId(principal));
       } catch (error) {
-        if (error instanceof DuplicateKeyError) {
-          throw new AppError(
-            'SECRET_EXISTS',
-            `Secret '${input.key}' already exists in this workspace`,
-            'key',
-          );
-        }
+        if (error instanceof DuplicateKeyError) throw secretExists(input.key);
         throw error;
       }
       return row;
@@ -269,6 +285,10 @@ export function createSecretsService({ store, keyring }: SecretsDeps) {
           await this.create(principal, item);
           results.push({ key: item.key, status: 'created' });
         } catch (error) {
+          if (error instanceof AppError && error.code === 'WORKSPACE_FULL') {
+            results.push({ key: item.key, status: 'refused', code: error.code, message: error.message });
+            continue;
+          }
           if (!(error instanceof AppError) || error.code !== 'SECRET_EXISTS') throw error;
           if (!overwrite) {
             results.push({

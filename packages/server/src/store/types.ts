@@ -173,6 +173,8 @@ export interface Store extends WrappedKeySource {
   getSecrets(workspaceId: string, keys: readonly string[]): Promise<SecretRow[]>;
   /** Full rows of every secret of a workspace, ordered by key. */
   listSecretRows(workspaceId: string): Promise<SecretRow[]>;
+  /** How many secrets the workspace holds (revoked and expired ones included). */
+  countSecrets(workspaceId: string): Promise<number>;
   /** Metadata of every secret of a workspace, ordered by key. */
   listSecrets(workspaceId: string): Promise<SecretMeta[]>;
   /**

@@ -338,6 +338,16 @@ export class PostgresStore implements Store {
     return r && toMeta(r);
   }
 
+  /** An index-only scan of the (workspace_id, key) unique index. */
+  async countSecrets(workspaceId: string): Promise<number> {
+    const { rows } = await this.query<{ n: string }>(
+      'SELECT COUNT(*) AS n FROM secrets WHERE workspace_id = $1',
+      [workspaceId],
+      'count_secrets',
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   async listSecrets(workspaceId: string): Promise<SecretMeta[]> {
     const { rows } = await this.query<SecretRecord>(
       `SELECT ${META_COLUMNS} FROM secrets WHERE workspace_id = $1 ORDER BY key`,

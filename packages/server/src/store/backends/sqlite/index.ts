@@ -114,6 +114,8 @@ export class SqliteStore implements Store {
       ),
       getSecret: db.prepare(`SELECT ${META_COLUMNS}, sealed FROM secrets WHERE workspace_id = ? AND key = ?`),
       getSecretMeta: db.prepare(`SELECT ${META_COLUMNS} FROM secrets WHERE workspace_id = ? AND key = ?`),
+      // Answered from the (workspace_id, key) unique index alone.
+      countSecrets: db.prepare('SELECT COUNT(*) AS n FROM secrets WHERE workspace_id = ?'),
       listSecrets: db.prepare(`SELECT ${META_COLUMNS} FROM secrets WHERE workspace_id = ? ORDER BY key`),
       deleteSecret: db.prepare('DELETE FROM secrets WHERE workspace_id = ? AND key = ?'),
       insertVersion: db.prepare(
@@ -268,6 +270,10 @@ export class SqliteStore implements Store {
   async getSecret(workspaceId: string, key: string): Promise<SecretRow | undefined> {
     const r = this.stmt.getSecret.get(workspaceId, key) as SecretRecord<string> | undefined;
     return r && { ...toMeta(r), sealed: r.sealed as Buffer };
+  }
+
+  async countSecrets(workspaceId: string): Promise<number> {
+    return (this.stmt.countSecrets.get(workspaceId) as { n: number }).n;
   }
 
   async getSecretMeta(workspaceId: string, key: string): Promise<SecretMeta | undefined> {
