@@ -4,65 +4,16 @@
  * restart with the wrong master key.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadConfig } from '../src/config.js';
 import { openRuntime } from '../src/runtime.js';
-import { MAIN_ENTRY, tempDir, type Credentials } from './helpers/harness.js';
-import { accessToken, freePort, sleep } from './helpers/http.js';
-
-interface ServerProcess {
-  child: ChildProcess;
-  url: string;
-  /** stdout and stderr so far. */
-  output(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const running = new Set<ChildProcess>();
-
-function spawnServer(env: Record<string, string>, port = 0): ServerProcess {
-  const child = spawn(process.execPath, [MAIN_ENTRY], {
-    // Every start below names its data dir, so the working directory is never written to.
-    cwd: tmpdir(),
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  let output = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (output += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (output += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
-    child.on('exit', (code, signal) => {
-      running.delete(child);
-      done({ code, signal });
-    }),
-  );
-  return { child, url: `http://127.0.0.1:${port}`, output: () => output, exited };
-}
-
-async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const port = await freePort();
-  const server = spawnServer({ ...env, PORT: String(port) }, port);
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (server.child.exitCode !== null) {
-      throw new Error(`the server exited with ${server.child.exitCode}:\n${server.output()}`);
-    }
-    try {
-      if ((await fetch(`${server.url}/healthz`)).status === 200) return server;
-    } catch {
-      // not listening yet
-    }
-    await sleep(50);
-  }
-  throw new Error(`the server did not answer /healthz in time:\n${server.output()}`);
-}
+import { tempDir, type Credentials } from './helpers/harness.js';
+import { accessToken, sleep } from './helpers/http.js';
+import { killAllServers, spawnServer, startServerProcess as startServer } from './helpers/server-process.js';
 
 /** Log lines (pino JSON) of a process's output. */
 function logLines(output: string): { level: number; msg: string; [k: string]: unknown }[] {
@@ -85,7 +36,7 @@ async function createOwner(dataDir: string): Promise<Credentials> {
 describe('the server process', () => {
   const dataDir = tempDir('ductape-process-');
   after(() => {
-    for (const child of running) child.kill('SIGKILL');
+    killAllServers();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -167,7 +118,7 @@ describe('the server process', () => {
 
   it('a different DUCTAPE_MASTER_KEY on the same data dir refuses to start', async () => {
     const other = randomBytes(32).toString('base64');
-    const server = spawnServer({ DUCTAPE_DATA_DIR: dataDir, DUCTAPE_MASTER_KEY: other, PORT: '0' });
+    const server = spawnServer({ DUCTAPE_DATA_DIR: dataDir, DUCTAPE_MASTER_KEY: other }, 0);
     const { code } = await server.exited;
     assert.notEqual(code, 0);
     assert.match(server.output(), /master key does not match/i);
@@ -188,10 +139,10 @@ describe('the server process', () => {
       first.child.kill('SIGTERM');
       assert.equal((await first.exited).code, 0);
       assert.equal(existsSync(join(dir, 'master.key')), false, 'no key file when the key is given');
-      const second = spawnServer({
-        DUCTAPE_DATA_DIR: dir,
-        DUCTAPE_MASTER_KEY: randomBytes(32).toString('base64'),
-      });
+      const second = spawnServer(
+        { DUCTAPE_DATA_DIR: dir, DUCTAPE_MASTER_KEY: randomBytes(32).toString('base64') },
+        0,
+      );
       assert.notEqual((await second.exited).code, 0);
       assert.match(second.output(), /master key does not match/i);
     } finally {
@@ -216,7 +167,7 @@ describe('bad configuration', () => {
 
   for (const [what, env, variable] of cases) {
     it(`${what}: exits non-zero naming ${variable}`, async () => {
-      const server = spawnServer({ DUCTAPE_DATA_DIR: dataDir, ...env });
+      const server = spawnServer({ DUCTAPE_DATA_DIR: dataDir, ...env }, 0);
       const { code } = await server.exited;
       assert.notEqual(code, 0);
       assert.notEqual(code, null);

@@ -60,7 +60,9 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
   const { status, body, internal } = toErrorBody(error);
   if (internal) request.log.error({ err: error }, 'request failed');
   if (status === 503) {
-    request.log.warn({ err: (error as Error).cause ?? error }, 'store unavailable');
+    // Message and code only: a driver's error can drag its whole connection object along.
+    const cause = ((error as Error).cause ?? error) as { message?: unknown; code?: unknown };
+    request.log.warn({ error: String(cause.message), code: cause.code }, 'store unavailable');
     void reply.header('retry-after', '1');
   }
   void reply.code(status).send(body);

@@ -28,14 +28,15 @@ const running = new Set<ChildProcess>();
 /** Spawns a server without waiting for it (for starts that are meant to fail). */
 export function spawnServer(env: Record<string, string>, port: number): ServerProcess {
   const child = spawn(process.execPath, [MAIN_ENTRY], {
-    // PostgreSQL starts are given their master key, so no key file is written anywhere.
+    // Every start names its data dir or its master key, so the working directory is never written to.
     cwd: tmpdir(),
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
       HOST: '127.0.0.1',
-      ...env,
       PORT: String(port),
+      // A start meant to fail may bring its own (bad) PORT.
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
