@@ -1,3 +1,4 @@
+import { AuditClient } from './audit.js';
 import { SecretsClient } from './secrets.js';
 import { TokensClient } from './tokens.js';
 import { UsersClient } from './users.js';
@@ -6,6 +7,7 @@ import type { WhoAmI } from './types.js';
 
 export { DuctapeError, isDuctapeError } from './errors.js';
 export type { DuctapeErrorResponse } from './errors.js';
+export { AuditClient } from './audit.js';
 export { SecretsClient } from './secrets.js';
 export { TokensClient } from './tokens.js';
 export { UsersClient } from './users.js';
@@ -58,6 +60,8 @@ export default class Ductape {
   readonly tokens: TokensClient;
   /** Members of the workspace: list, create, setRole, remove, rotateKey. */
   readonly users: UsersClient;
+  /** The workspace's audit log: list. */
+  readonly audit: AuditClient;
   private readonly transport: Transport;
 
   constructor(options: DuctapeOptions = {}) {
@@ -93,6 +97,7 @@ export default class Ductape {
     this.secrets = new SecretsClient(this.transport);
     this.tokens = new TokensClient(this.transport);
     this.users = new UsersClient(this.transport);
+    this.audit = new AuditClient(this.transport);
   }
 
   /** The server's base URL this client talks to. */

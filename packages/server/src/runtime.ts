@@ -5,10 +5,13 @@
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { loadMasterKey } from './crypto/key-provider.js';
+import { AUDIT_KEY_NAME, auditSealer } from './crypto/audit-mac.js';
 import { Keyring } from './crypto/keyring.js';
+import { createAuditService, type AuditService } from './services/audit.service.js';
 import { createIdentityService, loadSigningKey, type IdentityService } from './services/identity.service.js';
 import { createSecretsService, type SecretsService } from './services/secrets.service.js';
 import { createTokensService, type TokensService } from './services/tokens.service.js';
+import { loadServerKey } from './services/server-keys.js';
 import { createUsageService, type UsageService } from './services/usage.service.js';
 import type { Store } from './store/types.js';
 
@@ -20,6 +23,7 @@ export interface Runtime {
   secrets: SecretsService;
   tokens: TokensService;
   usage: UsageService;
+  audit: AuditService;
   close(): Promise<void>;
 }
 
@@ -39,6 +43,11 @@ export async function openRuntime(config: Config, log?: Pick<Logger, 'warn' | 'i
   try {
     const signingKey = await loadSigningKey(store, loaded.masterKey);
     const keyring = new Keyring(loaded.masterKey, store);
+    const audit = createAuditService({
+      store,
+      sealer: auditSealer(await loadServerKey(store, loaded.masterKey, AUDIT_KEY_NAME)),
+      warn: (fields, message) => log?.warn(fields, message),
+    });
     return {
       config,
       store,
@@ -49,14 +58,17 @@ export async function openRuntime(config: Config, log?: Pick<Logger, 'warn' | 'i
         signingKey,
         accessTokenTtlSeconds: config.accessTokenTtlSeconds,
         signInLimits: config.signInLimits,
+        audit,
       }),
       secrets: createSecretsService({
         store,
         keyring,
         maxSecretsPerWorkspace: config.maxSecretsPerWorkspace,
+        audit,
       }),
-      tokens: createTokensService({ store }),
-      usage: createUsageService({ store, keyring }),
+      tokens: createTokensService({ store, audit }),
+      usage: createUsageService({ store, keyring, audit }),
+      audit,
       close: () => store.close(),
     };
   } catch (error) {

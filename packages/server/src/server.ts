@@ -42,6 +42,7 @@ export async function startServer(
     secrets: runtime.secrets,
     tokens: runtime.tokens,
     usage: runtime.usage,
+    audit: runtime.audit,
     ready: () => runtime.store.ping(),
     logger,
     http: config.http,

@@ -201,6 +201,8 @@ describe('secrets at rest [postgres]', { skip: PG_SKIP_REASON }, () => {
     const developer = await populate(server);
     const tables = await dumpTables();
     assert.deepEqual([...tables.keys()].sort(), [
+      'audit_heads',
+      'audit_log',
       'schema_migrations',
       'secret_versions',
       'secrets',
@@ -212,6 +214,8 @@ describe('secrets at rest [postgres]', { skip: PG_SKIP_REASON }, () => {
     ]);
     assertPresent(tables, 'the key name AT_REST_UTF8', Buffer.from('AT_REST_UTF8'));
     assertPresent(tables, 'a description', Buffer.from('metadata changed'));
+    // The audit log names the secrets it speaks of (so the scan below covers it too).
+    assertPresent(tables, 'an audit entry', Buffer.from('secret.read'));
     assertAbsent(tables, allValues());
     assertAbsent(tables, [
       ...privateKeyNeedles('owner', server.owner),

@@ -9,7 +9,7 @@ import { CliError, info, printJson, printTable } from './output.js';
 
 // runtime.js (the store, better-sqlite3) and http/schemas.js (zod) load only when an operator
 // command runs, so the people commands and --help start without them.
-async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>): Promise<T> {
+export async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>): Promise<T> {
   const { openRuntime } = await import('../runtime.js');
   const config = loadConfig();
   const runtime = await openRuntime(config, {
@@ -142,7 +142,16 @@ export function registerOperatorCommands(program: Command): void {
       await withRuntime(async (rt) => {
         const found = await rt.store.getUser(options.user);
         if (!found) throw new CliError(`user '${options.user}' does not exist`, 1);
-        const result = await rt.store.updateUser(found.workspaceId, found.id, { removedAt: Date.now() });
+        const { operatorActor } = await import('../services/audit.service.js');
+        const entry = rt.audit.entries(found.workspaceId, operatorActor(), 'user.remove', [
+          { detail: { user_id: found.id } },
+        ]);
+        const result = await rt.store.updateUser(
+          found.workspaceId,
+          found.id,
+          { removedAt: Date.now() },
+          entry,
+        );
         if (result === 'last-owner') {
           throw new CliError(
             `user '${options.user}' is the workspace's last owner: make another user owner first`,

@@ -4,12 +4,15 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { HttpLimits } from '../config.js';
+import type { AuditService } from '../services/audit.service.js';
 import type { IdentityService, Principal } from '../services/identity.service.js';
 import type { SecretsService } from '../services/secrets.service.js';
 import type { TokensService } from '../services/tokens.service.js';
 import type { UsageService } from '../services/usage.service.js';
 import { errorHandler } from './errors.js';
 import { registerJsonParser } from './json-parser.js';
+import { originOf } from './origin.js';
+import { registerAuditRoutes } from './routes/audit.routes.js';
 import { registerAuthRoutes } from './routes/auth.routes.js';
 import { registerHealthRoutes } from './routes/health.routes.js';
 import { registerSecretsRoutes } from './routes/secrets.routes.js';
@@ -29,6 +32,7 @@ export interface AppDeps {
   secrets: SecretsService;
   tokens: TokensService;
   usage: UsageService;
+  audit: AuditService;
   /** Resolves when the store answers; used by /readyz. */
   ready: () => Promise<void>;
   logger: FastifyBaseLogger;
@@ -97,13 +101,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerAuthRoutes(app, deps.identity);
   void app.register(async (authenticated) => {
     authenticated.addHook('onRequest', async (request) => {
-      request.principal = await deps.identity.authenticate(request.headers.authorization);
+      request.principal = await deps.identity.authenticate(request.headers.authorization, originOf(request));
     });
     authenticated.get('/v1/me', async (request) => deps.identity.whoami(request.principal));
     registerSecretsRoutes(authenticated, deps.secrets);
     registerUsageRoutes(authenticated, deps.usage);
     registerTokensRoutes(authenticated, deps.tokens);
     registerUsersRoutes(authenticated, deps.identity);
+    registerAuditRoutes(authenticated, deps.audit);
   });
   return app;
 }

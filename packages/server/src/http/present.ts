@@ -2,9 +2,9 @@
  * Response shapes, field by field. Nothing is spread from a row, so a ciphertext or a key
  * hash can never ride along into a response.
  */
-import type { Secret, SecretWithValue } from '@ductape/sdk';
+import type { AuditAction, AuditEntry, Role, Secret, SecretWithValue } from '@ductape/sdk';
 import { secretState } from '../services/secret-state.js';
-import type { SecretMeta } from '../store/types.js';
+import type { AuditRecord, SecretMeta } from '../store/types.js';
 
 export function presentSecret(m: SecretMeta, nowMs = Date.now()): Secret {
   return {
@@ -41,5 +41,24 @@ export function presentSecretWithValue(m: SecretMeta, value: string): SecretWith
     version: s.version,
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
+  };
+}
+
+/** An audit entry on the wire: every field named, the MACs left out. */
+export function presentAuditEntry(r: AuditRecord): AuditEntry {
+  return {
+    seq: r.seq,
+    at: new Date(r.at).toISOString(),
+    workspace_id: r.workspaceId,
+    actor: { type: r.actorType, id: r.actorId, role: r.actorRole as Role | null },
+    action: r.action as AuditAction,
+    key: r.secretKey,
+    version: r.version,
+    outcome: r.outcome,
+    code: r.code,
+    request_id: r.requestId,
+    client_ip: r.clientIp,
+    user_agent: r.userAgent,
+    detail: r.detail === null ? null : (JSON.parse(r.detail) as AuditEntry['detail']),
   };
 }

@@ -2,7 +2,7 @@
  * Every input's schema, defined once and bounded: lengths, counts and formats. A failure
  * becomes a 400 whose message names the field; unknown fields are refused, not dropped.
  */
-import { ROLES, TOKEN_TYPES } from '@ductape/sdk';
+import { AUDIT_ACTIONS, ROLES, TOKEN_TYPES } from '@ductape/sdk';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 
@@ -246,4 +246,30 @@ export const rollbackBody = z.strictObject({
 
 export const userIdParams = z.strictObject({
   id: z.string().regex(/^[0-9a-f]{24}$/, { error: 'must be a user id (24 lower-case hex characters)' }),
+});
+
+const auditTime = z
+  .string({ error: 'must be a time (ISO 8601)' })
+  .max(40, { error: 'must be a time (ISO 8601)' })
+  .refine((text) => !Number.isNaN(Date.parse(text)), { error: 'must be a time (ISO 8601)' })
+  .transform((text) => Date.parse(text));
+
+/** `GET /v1/audit` */
+export const auditQuery = z.strictObject({
+  since: auditTime.optional(),
+  until: auditTime.optional(),
+  key: secretKey.optional(),
+  actor: z.string().min(1, { error: 'is required' }).max(64, { error: 'is too long' }).optional(),
+  action: z.enum(AUDIT_ACTIONS, { error: `must be one of ${AUDIT_ACTIONS.join(', ')}` }).optional(),
+  limit: z.coerce
+    .number({ error: 'must be a whole number from 1 to 1000' })
+    .int({ error: 'must be a whole number from 1 to 1000' })
+    .min(1, { error: 'must be a whole number from 1 to 1000' })
+    .max(1000, { error: 'must be a whole number from 1 to 1000' })
+    .default(100),
+  cursor: z
+    .string()
+    .regex(/^[1-9][0-9]{0,14}$/, { error: 'must be a next_cursor from an earlier page' })
+    .transform(Number)
+    .optional(),
 });

@@ -3,19 +3,20 @@
  * principal behind every bearer token.
  */
 import type { Role, TokenRequest, TokenResponse, WhoAmI } from '@ductape/sdk';
-import { randomBytes, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { signAccessToken, verifyAccessToken } from '../crypto/access-token.js';
 import { generatePrivateKey, hashCredential, verifyCredential } from '../crypto/credentials.js';
 import { parseServiceToken, SERVICE_TOKEN_PREFIX } from '../crypto/service-token.js';
-import { toKeyObject, unwrapServerKey, wrapServerKey } from '../crypto/envelope.js';
-import { KeyMismatchError, type Keyring } from '../crypto/keyring.js';
+import type { Keyring } from '../crypto/keyring.js';
 import type { MasterKey } from '../crypto/key-provider.js';
 import { AppError } from '../errors.js';
-import type { Principal, TokenPrincipal, UserPrincipal } from './principal.js';
+import { operatorActor, SYSTEM_CHAIN, type AuditActor, type AuditService } from './audit.service.js';
+import type { Principal, RequestOrigin, TokenPrincipal, UserPrincipal } from './principal.js';
 import { newId } from '../ids.js';
 import type { Store, UserChanges, UserRow } from '../store/types.js';
 import { createSignInGuard, DEFAULT_SIGN_IN_LIMITS, type SignInLimits } from './rate-limit.js';
 import { authorize } from './roles.js';
+import { loadServerKey } from './server-keys.js';
 
 export type { Principal } from './principal.js';
 
@@ -27,36 +28,12 @@ export interface NewCredentials {
 
 const SIGNING_KEY_NAME = 'access-token-signing';
 
-/**
- * Loads the token signing key from the store, creating it on the very first start. This is
- * also where a wrong master key is caught: it cannot unwrap what the right one wrapped.
- */
+/** The access-token signing key (see server-keys.ts). */
 export async function loadSigningKey(
   store: Pick<Store, 'getServerKey' | 'putServerKeyOnce'>,
   master: MasterKey,
 ): Promise<KeyObject> {
-  let row = await store.getServerKey(SIGNING_KEY_NAME);
-  if (!row) {
-    const raw = randomBytes(32);
-    row = await store.putServerKeyOnce({
-      name: SIGNING_KEY_NAME,
-      kekId: master.id,
-      wrapped: wrapServerKey(master.key, SIGNING_KEY_NAME, raw),
-    });
-  }
-  if (row.kekId !== master.id) {
-    throw new KeyMismatchError(
-      `the master key does not match this database: its data was sealed by master key ${row.kekId}, ` +
-        `this server was given master key ${master.id}. Set DUCTAPE_MASTER_KEY (or the data dir's master.key) to the key this database was created with.`,
-    );
-  }
-  try {
-    return toKeyObject(unwrapServerKey(master.key, SIGNING_KEY_NAME, row.wrapped));
-  } catch {
-    throw new KeyMismatchError(
-      "the master key does not open this database's keys (id matches but the data is damaged)",
-    );
-  }
+  return loadServerKey(store, master, SIGNING_KEY_NAME);
 }
 
 export interface IdentityDeps {
@@ -71,6 +48,7 @@ export interface IdentityDeps {
     | 'updateUser'
   >;
   keyring: Pick<Keyring, 'newWorkspaceKey'>;
+  audit: Pick<AuditService, 'entries' | 'entry' | 'write' | 'guard' | 'refused'>;
   signingKey: KeyObject;
   accessTokenTtlSeconds: number;
   /** Per-node limits on sign-in; the defaults when not given. */
@@ -88,10 +66,10 @@ const invalidCredentials = (): AppError =>
   new AppError('INVALID_CREDENTIALS', 'Invalid workspace_id, user_id or private_key');
 
 export function createIdentityService(deps: IdentityDeps) {
-  const { store, keyring, signingKey, accessTokenTtlSeconds } = deps;
+  const { store, keyring, audit, signingKey, accessTokenTtlSeconds } = deps;
   const signInGuard = createSignInGuard(deps.signInLimits ?? DEFAULT_SIGN_IN_LIMITS, deps.now);
 
-  async function userPrincipal(bearer: string): Promise<UserPrincipal> {
+  async function userPrincipal(bearer: string, origin?: RequestOrigin): Promise<UserPrincipal> {
     const result = verifyAccessToken(signingKey, bearer, Math.floor(Date.now() / 1000));
     if (!result.ok) {
       throw result.reason === 'expired'
@@ -108,11 +86,11 @@ export function createIdentityService(deps: IdentityDeps) {
     ) {
       throw new AppError('TOKEN_INVALID', 'Access token is no longer valid; sign in again');
     }
-    return { kind: 'user', workspaceId: user.workspaceId, userId: user.id, role: user.role };
+    return { kind: 'user', workspaceId: user.workspaceId, userId: user.id, role: user.role, origin };
   }
 
   /** Looked up on every request, so a revoke takes effect at once on every node. */
-  async function serviceTokenPrincipal(bearer: string): Promise<TokenPrincipal> {
+  async function serviceTokenPrincipal(bearer: string, origin?: RequestOrigin): Promise<TokenPrincipal> {
     const parsed = parseServiceToken(bearer);
     const row = parsed ? await store.getServiceToken(parsed.id) : undefined;
     const matches = verifyCredential(bearer, row?.tokenHash);
@@ -126,11 +104,24 @@ export function createIdentityService(deps: IdentityDeps) {
       app: row.app,
       env: row.env,
       expiresAt: row.expiresAt,
+      origin,
     };
   }
 
-  async function changeUser(workspaceId: string, userId: string, changes: UserChanges): Promise<UserRow> {
-    const result = await store.updateUser(workspaceId, userId, changes);
+  async function changeUser(
+    workspaceId: string,
+    userId: string,
+    changes: UserChanges,
+    by: AuditActor,
+    action: 'user.set_role' | 'user.remove' | 'user.rotate_key',
+  ): Promise<UserRow> {
+    const detail = { user_id: userId, ...(changes.role ? { role: changes.role } : {}) };
+    const result = await store.updateUser(
+      workspaceId,
+      userId,
+      changes,
+      audit.entries(workspaceId, by, action, [{ detail }]),
+    );
     if (result === undefined) throw userNotFound(userId);
     if (result === 'last-owner') {
       throw new AppError(
@@ -144,7 +135,7 @@ export function createIdentityService(deps: IdentityDeps) {
 
   return {
     /** Creates a workspace, its first data key and its owner. Returns the owner's key, once. */
-    async createWorkspace(name: string): Promise<NewCredentials> {
+    async createWorkspace(name: string, by: AuditActor = operatorActor()): Promise<NewCredentials> {
       const now = Date.now();
       const workspaceId = newId();
       const privateKey = generatePrivateKey();
@@ -161,12 +152,17 @@ export function createIdentityService(deps: IdentityDeps) {
         { id: workspaceId, name, createdAt: now },
         keyring.newWorkspaceKey(workspaceId),
         owner,
+        audit.entries(workspaceId, by, 'workspace.create', [{ detail: { owner_id: owner.id } }]),
       );
       return { workspace_id: workspaceId, user_id: owner.id, private_key: privateKey };
     },
 
     /** Adds a user to a workspace. Returns the user's key, once. */
-    async createUser(workspaceId: string, role: Role): Promise<NewCredentials> {
+    async createUser(
+      workspaceId: string,
+      role: Role,
+      by: AuditActor = operatorActor(),
+    ): Promise<NewCredentials> {
       if (!(await store.getWorkspace(workspaceId))) {
         throw new AppError('VALIDATION_ERROR', `workspace '${workspaceId}' does not exist`, 'workspace');
       }
@@ -180,7 +176,10 @@ export function createIdentityService(deps: IdentityDeps) {
         createdAt: Date.now(),
         removedAt: null,
       };
-      await store.insertUser(user);
+      await store.insertUser(
+        user,
+        audit.entries(workspaceId, by, 'user.create', [{ detail: { user_id: user.id, role } }]),
+      );
       return { workspace_id: workspaceId, user_id: user.id, private_key: privateKey };
     },
 
@@ -190,14 +189,29 @@ export function createIdentityService(deps: IdentityDeps) {
      * Over the sign-in limits for `clientAddress` or the user id as sent, a 429 comes first,
      * before any check, so even the right key waits out the window.
      */
-    async issueToken(request: TokenRequest, clientAddress = 'local'): Promise<TokenResponse> {
+    async issueToken(request: TokenRequest, origin?: RequestOrigin): Promise<TokenResponse> {
+      const clientAddress = origin?.clientIp ?? 'local';
       signInGuard.admit(clientAddress, request.user_id);
       const user = await store.getUser(request.user_id);
       const keyMatches = verifyCredential(request.private_key, user?.keyHash);
       if (!user || !keyMatches || user.workspaceId !== request.workspace_id || user.removedAt !== null) {
         signInGuard.recordFailure(clientAddress, request.user_id);
-        throw invalidCredentials();
+        const refusal = invalidCredentials();
+        // In the workspace's own chain when it exists; sign-ins to nowhere go to the system's.
+        const chain = (await store.getWorkspace(request.workspace_id)) ? request.workspace_id : SYSTEM_CHAIN;
+        const actor = { kind: 'anonymous' as const, claimedUserId: request.user_id, origin };
+        await audit.refused(chain, actor, 'auth.sign_in', {}, refusal);
+        throw refusal;
       }
+      const principal: UserPrincipal = {
+        kind: 'user',
+        workspaceId: user.workspaceId,
+        userId: user.id,
+        role: user.role,
+        origin,
+      };
+      // No entry, no token.
+      await audit.write(audit.entry(principal, 'auth.sign_in'));
       const iat = Math.floor(Date.now() / 1000);
       const exp = iat + accessTokenTtlSeconds;
       return {
@@ -218,7 +232,7 @@ export function createIdentityService(deps: IdentityDeps) {
     },
 
     /** The principal behind an `Authorization` header; throws 401 when there is none. */
-    async authenticate(authorization: string | undefined): Promise<Principal> {
+    async authenticate(authorization: string | undefined, origin?: RequestOrigin): Promise<Principal> {
       if (!authorization) {
         throw new AppError(
           'UNAUTHENTICATED',
@@ -230,7 +244,9 @@ export function createIdentityService(deps: IdentityDeps) {
         throw new AppError('TOKEN_INVALID', 'Authorization header must be "Bearer <access token>"');
       }
       const bearer = match[1] as string;
-      return bearer.startsWith(SERVICE_TOKEN_PREFIX) ? serviceTokenPrincipal(bearer) : userPrincipal(bearer);
+      return bearer.startsWith(SERVICE_TOKEN_PREFIX)
+        ? serviceTokenPrincipal(bearer, origin)
+        : userPrincipal(bearer, origin);
     },
 
     /** Every member of the caller's workspace (removed ones included). Owners only. */
@@ -241,19 +257,25 @@ export function createIdentityService(deps: IdentityDeps) {
 
     /** Adds a member to the caller's workspace; the private key is in this answer only. */
     async addUser(principal: Principal, role: Role): Promise<NewCredentials> {
-      authorize(principal, 'users.manage');
-      return this.createUser(principal.workspaceId, role);
+      return audit.guard(principal, 'user.create', { detail: { role } }, async () => {
+        authorize(principal, 'users.manage');
+        return this.createUser(principal.workspaceId, role, principal);
+      });
     },
 
     async setRole(principal: Principal, userId: string, role: Role): Promise<UserRow> {
-      authorize(principal, 'users.manage');
-      return changeUser(principal.workspaceId, userId, { role });
+      return audit.guard(principal, 'user.set_role', { detail: { user_id: userId, role } }, async () => {
+        authorize(principal, 'users.manage');
+        return changeUser(principal.workspaceId, userId, { role }, principal, 'user.set_role');
+      });
     },
 
     /** Removes a member: every access token of theirs stops working at its next use. */
     async removeUser(principal: Principal, userId: string): Promise<UserRow> {
-      authorize(principal, 'users.manage');
-      return changeUser(principal.workspaceId, userId, { removedAt: Date.now() });
+      return audit.guard(principal, 'user.remove', { detail: { user_id: userId } }, async () => {
+        authorize(principal, 'users.manage');
+        return changeUser(principal.workspaceId, userId, { removedAt: Date.now() }, principal, 'user.remove');
+      });
     },
 
     /**
@@ -266,16 +288,23 @@ export function createIdentityService(deps: IdentityDeps) {
       workspaceId: string,
       userId: string,
     ): Promise<NewCredentials> {
-      if (principal && !(principal.kind === 'user' && principal.userId === userId)) {
-        authorize(principal, 'users.manage');
-      }
-      const user = await store.getUser(userId);
-      if (!user || user.workspaceId !== workspaceId || user.removedAt !== null) throw userNotFound(userId);
+      const rotate = async (): Promise<void> => {
+        if (principal && !(principal.kind === 'user' && principal.userId === userId)) {
+          authorize(principal, 'users.manage');
+        }
+        const user = await store.getUser(userId);
+        if (!user || user.workspaceId !== workspaceId || user.removedAt !== null) throw userNotFound(userId);
+        await changeUser(
+          workspaceId,
+          userId,
+          { keyHash: hashCredential(privateKey), keyGeneration: user.keyGeneration + 1 },
+          principal ?? operatorActor(),
+          'user.rotate_key',
+        );
+      };
       const privateKey = generatePrivateKey();
-      await changeUser(workspaceId, userId, {
-        keyHash: hashCredential(privateKey),
-        keyGeneration: user.keyGeneration + 1,
-      });
+      if (principal) await audit.guard(principal, 'user.rotate_key', { detail: { user_id: userId } }, rotate);
+      else await rotate();
       return { workspace_id: workspaceId, user_id: userId, private_key: privateKey };
     },
 

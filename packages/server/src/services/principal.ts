@@ -4,11 +4,19 @@
  */
 import type { Role } from '@ductape/sdk';
 
+/** Where a request came from, for the audit log. */
+export interface RequestOrigin {
+  requestId: string;
+  clientIp: string;
+  userAgent: string | null;
+}
+
 export interface UserPrincipal {
   kind: 'user';
   workspaceId: string;
   userId: string;
   role: Role;
+  origin?: RequestOrigin;
 }
 
 export interface TokenPrincipal {
@@ -19,6 +27,7 @@ export interface TokenPrincipal {
   env: string;
   /** unix seconds */
   expiresAt: number;
+  origin?: RequestOrigin;
 }
 
 export type Principal = UserPrincipal | TokenPrincipal;

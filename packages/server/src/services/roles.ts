@@ -16,7 +16,8 @@ export type Action =
   | 'secrets.delete'
   | 'secrets.revoke'
   | 'tokens.manage'
-  | 'users.manage';
+  | 'users.manage'
+  | 'audit.read';
 
 const RULES: { readonly [A in Action]: { role: Role; what: string; tokens: boolean } } = {
   'secrets.list': { role: 'viewer', what: 'Listing secrets', tokens: true },
@@ -27,6 +28,7 @@ const RULES: { readonly [A in Action]: { role: Role; what: string; tokens: boole
   'secrets.revoke': { role: 'admin', what: 'Revoking and restoring secrets', tokens: false },
   'tokens.manage': { role: 'admin', what: 'Managing service tokens', tokens: false },
   'users.manage': { role: 'owner', what: 'Managing users', tokens: false },
+  'audit.read': { role: 'admin', what: 'Reading the audit log', tokens: false },
 };
 
 const rank = (role: Role): number => ROLES.indexOf(role);

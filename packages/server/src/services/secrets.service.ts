@@ -15,6 +15,7 @@ import {
   type SecretVersionMeta,
   type Store,
 } from '../store/types.js';
+import type { AuditService } from './audit.service.js';
 import { actorId, type Principal } from './principal.js';
 import { authorize } from './roles.js';
 import { secretState } from './secret-state.js';
@@ -34,6 +35,7 @@ export interface SecretsDeps {
     | 'countSecrets'
   >;
   keyring: Pick<Keyring, 'seal' | 'open'>;
+  audit: Pick<AuditService, 'entry' | 'write' | 'guard' | 'refused'>;
   /** Most secrets one workspace may hold (DUCTAPE_MAX_SECRETS_PER_WORKSPACE). */
   maxSecretsPerWorkspace: number;
 }
@@ -64,7 +66,15 @@ export async function openSecret(keyring: Pick<Keyring, 'open'>, row: SecretRow)
 const secretExists = (key: string): AppError =>
   new AppError('SECRET_EXISTS', `Secret '${key}' already exists in this workspace`, 'key');
 
-export function createSecretsService({ store, keyring, maxSecretsPerWorkspace }: SecretsDeps) {
+/** Which fields an update changed, for the audit entry (names only, never values). */
+function changedNames(patch: UpdateSecretInput): string {
+  return Object.keys(patch)
+    .filter((name) => patch[name as keyof UpdateSecretInput] !== undefined)
+    .sort()
+    .join(',');
+}
+
+export function createSecretsService({ store, keyring, audit, maxSecretsPerWorkspace }: SecretsDeps) {
   /**
    * Refuses a new secret in a workspace that holds the maximum. Count, then insert: creates
    * racing each other can each see room and overshoot the cap by their number. Acceptable:
@@ -86,20 +96,41 @@ export function createSecretsService({ store, keyring, maxSecretsPerWorkspace }:
     return meta;
   }
 
-  /** Applies a change computed from the current row, atomically (see Store.modifySecret). */
+  /**
+   * Applies a change computed from the current row, atomically (see Store.modifySecret),
+   * with its audit entry in the same transaction. A change that turns out to be no change
+   * (revoking a revoked secret) is recorded too, as already done.
+   */
   async function change(
     principal: Principal,
     key: string,
+    action: 'secret.update' | 'secret.rollback' | 'secret.revoke' | 'secret.restore',
     compute: (current: SecretMeta, now: number) => Promise<SecretChanges | null>,
+    detail: Record<string, string | number | boolean> = {},
   ): Promise<SecretMeta> {
+    let unchanged = false;
     const written = await store.modifySecret(
       principal.workspaceId,
       key,
       // updatedAt always moves forward, even within one millisecond.
-      (current) => compute(current, Math.max(Date.now(), current.updatedAt + 1)),
+      async (current) => {
+        const changes = await compute(current, Math.max(Date.now(), current.updatedAt + 1));
+        unchanged = changes === null;
+        return changes;
+      },
       actorId(principal),
+      (row) => audit.entry(principal, action, { key, version: row.version, detail }),
     );
     if (!written) throw notFound(key);
+    if (unchanged) {
+      await audit.write(
+        audit.entry(principal, action, {
+          key,
+          version: written.version,
+          detail: { ...detail, unchanged: true },
+        }),
+      );
+    }
     return written;
   }
 
@@ -115,6 +146,115 @@ export function createSecretsService({ store, keyring, maxSecretsPerWorkspace }:
       );
     }
     return found.sealed;
+  }
+
+  /** Reads a value after every check: role, usage rules for tokens, state, version. */
+  async function readValue(
+    principal: Principal,
+    key: string,
+    version?: number,
+  ): Promise<{ meta: SecretMeta; value: string }> {
+    authorize(principal, 'secrets.use');
+    const row = await store.getSecret(principal.workspaceId, key);
+    if (principal.kind === 'token') {
+      // A service token uses secrets: every usage rule, in the documented order.
+      const refused = usageError(row, key, principal);
+      if (refused) throw refused;
+    }
+    if (!row) throw notFound(key);
+    const state = secretState(row);
+    if (state === 'revoked') throw new AppError('SECRET_REVOKED', `Secret '${key}' has been revoked`);
+    if (state === 'expired') throw new AppError('SECRET_EXPIRED', `Secret '${key}' has expired`);
+    const { sealed: _sealed, ...meta } = row;
+    if (version === undefined || version === row.version) {
+      return { meta, value: await openSecret(keyring, row) };
+    }
+    const old = await sealedVersion(principal, key, version);
+    return {
+      meta: { ...meta, version },
+      value: await openSecret(keyring, { ...meta, version, sealed: old }),
+    };
+  }
+
+  async function createOne(
+    principal: Principal,
+    input: CreateSecretInput,
+    detail?: Record<string, boolean>,
+  ): Promise<SecretMeta> {
+    authorize(principal, 'secrets.write');
+    await assertRoom(principal, input.key);
+    const now = Date.now();
+    const id = newId();
+    const version = 1;
+    const sealed = await keyring.seal(
+      { workspaceId: principal.workspaceId, secretId: id, version },
+      input.value,
+    );
+    const row = {
+      id,
+      workspaceId: principal.workspaceId,
+      key: input.key,
+      description: input.description ?? null,
+      tokenType: input.token_type ?? null,
+      scope: input.scope ?? [],
+      envs: input.envs ?? [],
+      expiresAt: input.expires_at ?? null,
+      revokedAt: null,
+      version,
+      createdAt: now,
+      updatedAt: now,
+    };
+    try {
+      await store.insertSecret(
+        { ...row, sealed },
+        actorId(principal),
+        audit.entry(principal, 'secret.create', { key: input.key, version, detail }),
+      );
+    } catch (error) {
+      if (error instanceof DuplicateKeyError) throw secretExists(input.key);
+      throw error;
+    }
+    return row;
+  }
+
+  async function updateOne(
+    principal: Principal,
+    key: string,
+    patch: UpdateSecretInput,
+    ifVersion?: number,
+    detail: Record<string, string | boolean> = {},
+  ): Promise<SecretMeta> {
+    authorize(principal, 'secrets.write');
+    const fields = { fields: changedNames(patch), ...detail };
+    return change(
+      principal,
+      key,
+      'secret.update',
+      async (current, now) => {
+        if (ifVersion !== undefined && current.version !== ifVersion) {
+          throw new AppError(
+            'VERSION_CONFLICT',
+            `Secret '${key}' is at version ${current.version}, not ${ifVersion}: it was changed meanwhile; fetch it and apply your change again`,
+            'if_version',
+          );
+        }
+        const changes: SecretChanges = { updatedAt: now };
+        if (patch.description !== undefined) changes.description = patch.description;
+        if (patch.token_type !== undefined) changes.tokenType = patch.token_type;
+        if (patch.scope !== undefined) changes.scope = patch.scope;
+        if (patch.envs !== undefined) changes.envs = patch.envs;
+        if (patch.expires_at !== undefined) changes.expiresAt = patch.expires_at;
+        if (patch.value !== undefined) {
+          changes.version = current.version + 1;
+          changes.sealed = await keyring.seal(
+            { workspaceId: current.workspaceId, secretId: current.id, version: changes.version },
+            patch.value,
+          );
+        }
+        return changes;
+      },
+      fields,
+    );
   }
 
   return {
@@ -142,26 +282,12 @@ export function createSecretsService({ store, keyring, maxSecretsPerWorkspace }:
       key: string,
       version?: number,
     ): Promise<{ meta: SecretMeta; value: string }> {
-      authorize(principal, 'secrets.use');
-      const row = await store.getSecret(principal.workspaceId, key);
-      if (principal.kind === 'token') {
-        // A service token uses secrets: every usage rule, in the documented order.
-        const refused = usageError(row, key, principal);
-        if (refused) throw refused;
-      }
-      if (!row) throw notFound(key);
-      const state = secretState(row);
-      if (state === 'revoked') throw new AppError('SECRET_REVOKED', `Secret '${key}' has been revoked`);
-      if (state === 'expired') throw new AppError('SECRET_EXPIRED', `Secret '${key}' has expired`);
-      const { sealed: _sealed, ...meta } = row;
-      if (version === undefined || version === row.version) {
-        return { meta, value: await openSecret(keyring, row) };
-      }
-      const old = await sealedVersion(principal, key, version);
-      return {
-        meta: { ...meta, version },
-        value: await openSecret(keyring, { ...meta, version, sealed: old }),
-      };
+      return audit.guard(principal, 'secret.read', { key, version }, async () => {
+        const read = await readValue(principal, key, version);
+        // The read is on record before the value leaves: no entry, no value.
+        await audit.write(audit.entry(principal, 'secret.read', { key, version: read.meta.version }));
+        return read;
+      });
     },
 
     /** The recorded versions, newest first: metadata only. */
@@ -174,53 +300,37 @@ export function createSecretsService({ store, keyring, maxSecretsPerWorkspace }:
 
     /** Makes a new version holding the value of an older one. */
     async rollback(principal: Principal, key: string, version: number): Promise<SecretMeta> {
-      authorize(principal, 'secrets.write');
-      const old = await sealedVersion(principal, key, version);
-      return change(principal, key, async (current, now) => {
-        const value = await openSecret(keyring, { ...current, version, sealed: old });
-        const next = current.version + 1;
-        return {
-          updatedAt: now,
-          version: next,
-          sealed: await keyring.seal(
-            { workspaceId: current.workspaceId, secretId: current.id, version: next },
-            value,
-          ),
-        };
-      });
+      return audit.guard(
+        principal,
+        'secret.rollback',
+        { key, detail: { from_version: version } },
+        async () => {
+          authorize(principal, 'secrets.write');
+          const old = await sealedVersion(principal, key, version);
+          return change(
+            principal,
+            key,
+            'secret.rollback',
+            async (current, now) => {
+              const value = await openSecret(keyring, { ...current, version, sealed: old });
+              const next = current.version + 1;
+              return {
+                updatedAt: now,
+                version: next,
+                sealed: await keyring.seal(
+                  { workspaceId: current.workspaceId, secretId: current.id, version: next },
+                  value,
+                ),
+              };
+            },
+            { from_version: version },
+          );
+        },
+      );
     },
 
     async create(principal: Principal, input: CreateSecretInput): Promise<SecretMeta> {
-      authorize(principal, 'secrets.write');
-      await assertRoom(principal, input.key);
-      const now = Date.now();
-      const id = newId();
-      const version = 1;
-      const sealed = await keyring.seal(
-        { workspaceId: principal.workspaceId, secretId: id, version },
-        input.value,
-      );
-      const row = {
-        id,
-        workspaceId: principal.workspaceId,
-        key: input.key,
-        description: input.description ?? null,
-        tokenType: input.token_type ?? null,
-        scope: input.scope ?? [],
-        envs: input.envs ?? [],
-        expiresAt: input.expires_at ?? null,
-        revokedAt: null,
-        version,
-        createdAt: now,
-        updatedAt: now,
-      };
-      try {
-        await store.insertSecret({ ...row, sealed }, actorId(principal));
-      } catch (error) {
-        if (error instanceof DuplicateKeyError) throw secretExists(input.key);
-        throw error;
-      }
-      return row;
+      return audit.guard(principal, 'secret.create', { key: input.key }, () => createOne(principal, input));
     },
 
     /**
@@ -233,36 +343,16 @@ export function createSecretsService({ store, keyring, maxSecretsPerWorkspace }:
       patch: UpdateSecretInput,
       ifVersion?: number,
     ): Promise<SecretMeta> {
-      authorize(principal, 'secrets.write');
-      return change(principal, key, async (current, now) => {
-        if (ifVersion !== undefined && current.version !== ifVersion) {
-          throw new AppError(
-            'VERSION_CONFLICT',
-            `Secret '${key}' is at version ${current.version}, not ${ifVersion}: it was changed meanwhile; fetch it and apply your change again`,
-            'if_version',
-          );
-        }
-        const changes: SecretChanges = { updatedAt: now };
-        if (patch.description !== undefined) changes.description = patch.description;
-        if (patch.token_type !== undefined) changes.tokenType = patch.token_type;
-        if (patch.scope !== undefined) changes.scope = patch.scope;
-        if (patch.envs !== undefined) changes.envs = patch.envs;
-        if (patch.expires_at !== undefined) changes.expiresAt = patch.expires_at;
-        if (patch.value !== undefined) {
-          changes.version = current.version + 1;
-          changes.sealed = await keyring.seal(
-            { workspaceId: current.workspaceId, secretId: current.id, version: changes.version },
-            patch.value,
-          );
-        }
-        return changes;
-      });
+      return audit.guard(principal, 'secret.update', { key, detail: { fields: changedNames(patch) } }, () =>
+        updateOne(principal, key, patch, ifVersion),
+      );
     },
 
     /**
      * Creates many secrets; with `overwrite`, updates the ones that exist (value and the
      * metadata given). Each item stands alone: one refused item does not stop the others.
-     * Items arrive validated, or as the refusal their validation produced.
+     * Items arrive validated, or as the refusal their validation produced. Each item leaves
+     * its own audit entry: created, updated, or refused with its code.
      */
     async importMany(
       principal: Principal,
@@ -271,42 +361,47 @@ export function createSecretsService({ store, keyring, maxSecretsPerWorkspace }:
     ): Promise<ImportResult[]> {
       authorize(principal, 'secrets.write');
       const results: ImportResult[] = [];
+      const refuse = async (
+        key: string,
+        action: 'secret.create' | 'secret.update',
+        error: AppError,
+        message?: string,
+      ) => {
+        await audit.refused(
+          principal.workspaceId,
+          principal,
+          action,
+          { key, detail: { import: true } },
+          error,
+        );
+        results.push({ key, status: 'refused', code: error.code, message: message ?? error.message });
+      };
       for (const item of items) {
         if ('refused' in item) {
-          results.push({
-            key: item.key,
-            status: 'refused',
-            code: item.refused.code,
-            message: item.refused.message,
-          });
+          await refuse(item.key, 'secret.create', item.refused);
           continue;
         }
         try {
-          await this.create(principal, item);
+          await createOne(principal, item, { import: true });
           results.push({ key: item.key, status: 'created' });
         } catch (error) {
           if (error instanceof AppError && error.code === 'WORKSPACE_FULL') {
-            results.push({ key: item.key, status: 'refused', code: error.code, message: error.message });
+            await refuse(item.key, 'secret.create', error);
             continue;
           }
           if (!(error instanceof AppError) || error.code !== 'SECRET_EXISTS') throw error;
           if (!overwrite) {
-            results.push({
-              key: item.key,
-              status: 'refused',
-              code: error.code,
-              message: `${error.message}; use overwrite to update it`,
-            });
+            await refuse(item.key, 'secret.create', error, `${error.message}; use overwrite to update it`);
             continue;
           }
           const { key, ...patch } = item;
           try {
-            await this.update(principal, key, patch);
+            await updateOne(principal, key, patch, undefined, { import: true });
             results.push({ key, status: 'updated' });
           } catch (updateError) {
             // e.g. deleted meanwhile: report it, go on with the rest.
             if (!(updateError instanceof AppError) || updateError.status >= 500) throw updateError;
-            results.push({ key, status: 'refused', code: updateError.code, message: updateError.message });
+            await refuse(key, 'secret.update', updateError);
           }
         }
       }
@@ -314,23 +409,34 @@ export function createSecretsService({ store, keyring, maxSecretsPerWorkspace }:
     },
 
     async delete(principal: Principal, key: string): Promise<void> {
-      authorize(principal, 'secrets.delete');
-      if (!(await store.deleteSecret(principal.workspaceId, key))) throw notFound(key);
+      await audit.guard(principal, 'secret.delete', { key }, async () => {
+        authorize(principal, 'secrets.delete');
+        const deleted = await store.deleteSecret(
+          principal.workspaceId,
+          key,
+          audit.entry(principal, 'secret.delete', { key }),
+        );
+        if (!deleted) throw notFound(key);
+      });
     },
 
     /** Disables a secret without deleting it. Revoking a revoked secret keeps its first revoke time. */
     async revoke(principal: Principal, key: string): Promise<SecretMeta> {
-      authorize(principal, 'secrets.revoke');
-      return change(principal, key, async (current, now) =>
-        current.revokedAt === null ? { revokedAt: now, updatedAt: now } : null,
-      );
+      return audit.guard(principal, 'secret.revoke', { key }, async () => {
+        authorize(principal, 'secrets.revoke');
+        return change(principal, key, 'secret.revoke', async (current, now) =>
+          current.revokedAt === null ? { revokedAt: now, updatedAt: now } : null,
+        );
+      });
     },
 
     async restore(principal: Principal, key: string): Promise<SecretMeta> {
-      authorize(principal, 'secrets.revoke');
-      return change(principal, key, async (current, now) =>
-        current.revokedAt === null ? null : { revokedAt: null, updatedAt: now },
-      );
+      return audit.guard(principal, 'secret.restore', { key }, async () => {
+        authorize(principal, 'secrets.revoke');
+        return change(principal, key, 'secret.restore', async (current, now) =>
+          current.revokedAt === null ? null : { revokedAt: null, updatedAt: now },
+        );
+      });
     },
   };
 }

@@ -9,6 +9,7 @@ import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { ServiceTokenRow, Store } from '../store/types.js';
 import { actorId, type Principal } from './principal.js';
+import type { AuditService } from './audit.service.js';
 import { authorize } from './roles.js';
 
 export const TOKEN_TTL = {
@@ -42,43 +43,53 @@ export function presentToken(row: ServiceTokenRow, nowMs = Date.now()): ServiceT
 
 export type TokensService = ReturnType<typeof createTokensService>;
 
-export function createTokensService({
-  store,
-}: {
+export interface TokensDeps {
   store: Pick<Store, 'insertServiceToken' | 'listServiceTokens' | 'revokeServiceToken'>;
-}) {
+  audit: Pick<AuditService, 'entry' | 'guard'>;
+}
+
+export function createTokensService({ store, audit }: TokensDeps) {
+  async function create(principal: Principal, command: CreateTokenCommand): Promise<CreatedToken> {
+    authorize(principal, 'tokens.manage');
+    const now = Date.now();
+    const nowSeconds = Math.floor(now / 1000);
+    const expiresAt = command.expires_at ?? nowSeconds + (command.ttl_seconds ?? TOKEN_TTL.defaultSeconds);
+    const lifetime = expiresAt - nowSeconds;
+    if (lifetime < TOKEN_TTL.minSeconds || lifetime > TOKEN_TTL.maxSeconds) {
+      // Name the field the caller sent: ttl_seconds, or expires_at.
+      const field = command.expires_at === undefined ? 'ttl_seconds' : 'expires_at';
+      throw new AppError(
+        'VALIDATION_ERROR',
+        `${field}: a service token must live between ${TOKEN_TTL.minSeconds} seconds and 5 years`,
+        field,
+      );
+    }
+    const id = newId();
+    const token = generateServiceToken(id);
+    const row: ServiceTokenRow = {
+      id,
+      workspaceId: principal.workspaceId,
+      app: command.app,
+      env: command.env,
+      description: command.description ?? null,
+      tokenHash: hashCredential(token),
+      createdBy: actorId(principal),
+      createdAt: now,
+      expiresAt,
+      revokedAt: null,
+    };
+    await store.insertServiceToken(
+      row,
+      audit.entry(principal, 'token.create', { detail: { token_id: id, app: row.app, env: row.env } }),
+    );
+    return { ...presentToken(row, now), token };
+  }
+
   return {
+    /** Mints a token; the token itself is in this answer only. */
     async create(principal: Principal, command: CreateTokenCommand): Promise<CreatedToken> {
-      authorize(principal, 'tokens.manage');
-      const now = Date.now();
-      const nowSeconds = Math.floor(now / 1000);
-      const expiresAt = command.expires_at ?? nowSeconds + (command.ttl_seconds ?? TOKEN_TTL.defaultSeconds);
-      const lifetime = expiresAt - nowSeconds;
-      if (lifetime < TOKEN_TTL.minSeconds || lifetime > TOKEN_TTL.maxSeconds) {
-        // Name the field the caller sent: ttl_seconds, or expires_at.
-        const field = command.expires_at === undefined ? 'ttl_seconds' : 'expires_at';
-        throw new AppError(
-          'VALIDATION_ERROR',
-          `${field}: a service token must live between ${TOKEN_TTL.minSeconds} seconds and 5 years`,
-          field,
-        );
-      }
-      const id = newId();
-      const token = generateServiceToken(id);
-      const row: ServiceTokenRow = {
-        id,
-        workspaceId: principal.workspaceId,
-        app: command.app,
-        env: command.env,
-        description: command.description ?? null,
-        tokenHash: hashCredential(token),
-        createdBy: actorId(principal),
-        createdAt: now,
-        expiresAt,
-        revokedAt: null,
-      };
-      await store.insertServiceToken(row);
-      return { ...presentToken(row, now), token };
+      const detail = { app: command.app, env: command.env };
+      return audit.guard(principal, 'token.create', { detail }, () => create(principal, command));
     },
 
     async list(principal: Principal): Promise<ServiceToken[]> {
@@ -89,10 +100,14 @@ export function createTokensService({
 
     /** Revokes at once: every node checks the token's row on every request. */
     async revoke(principal: Principal, tokenId: string): Promise<void> {
-      authorize(principal, 'tokens.manage');
-      if (!(await store.revokeServiceToken(principal.workspaceId, tokenId, Date.now()))) {
-        throw new AppError('TOKEN_NOT_FOUND', `Service token '${tokenId}' not found`);
-      }
+      const fields = { detail: { token_id: tokenId } };
+      await audit.guard(principal, 'token.revoke', fields, async () => {
+        authorize(principal, 'tokens.manage');
+        const entry = audit.entry(principal, 'token.revoke', fields);
+        if (!(await store.revokeServiceToken(principal.workspaceId, tokenId, Date.now(), entry))) {
+          throw new AppError('TOKEN_NOT_FOUND', `Service token '${tokenId}' not found`);
+        }
+      });
     },
   };
 }

@@ -8,6 +8,7 @@ import type { ExportResponse, ReferenceReport, ValidateResponse } from '@ductape
 import type { Keyring } from '../crypto/keyring.js';
 import { AppError } from '../errors.js';
 import type { SecretRow, Store } from '../store/types.js';
+import type { AuditDetail, AuditFields, AuditService } from './audit.service.js';
 import type { Principal } from './principal.js';
 import { LIMITS, ReferenceDepthError, scanReferences, substitute, type Scan } from './references.js';
 import { authorize } from './roles.js';
@@ -17,6 +18,7 @@ import { scopeError, usageError, type UsageContext } from './usage.js';
 export interface UsageDeps {
   store: Pick<Store, 'getSecrets' | 'listSecretRows'>;
   keyring: Pick<Keyring, 'open'>;
+  audit: Pick<AuditService, 'entries' | 'write' | 'guard'>;
 }
 
 export type UsageService = ReturnType<typeof createUsageService>;
@@ -56,56 +58,133 @@ function scanOrThrow(input: unknown): Scan {
   return scan;
 }
 
-export function createUsageService({ store, keyring }: UsageDeps) {
+/** Names the app and env a read acted for, in its audit entries. */
+function contextDetail(ctx: Partial<UsageContext>): AuditDetail {
+  return { app: ctx.app ?? null, env: ctx.env ?? null };
+}
+
+export function createUsageService({ store, keyring, audit }: UsageDeps) {
+  /** Puts the reads on record, one entry per secret, before any value leaves. */
+  async function recordReads(
+    principal: Principal,
+    action: 'secret.resolve' | 'secret.export',
+    rows: Iterable<SecretRow>,
+    ctx: UsageContext,
+  ): Promise<void> {
+    const detail = contextDetail(ctx);
+    const fields = [...rows].map((row) => ({ key: row.key, version: row.version, detail }));
+    await audit.write(audit.entries(principal.workspaceId, principal, action, fields));
+  }
+
   async function rowsByKey(workspaceId: string, keys: readonly string[]): Promise<Map<string, SecretRow>> {
     const rows = await store.getSecrets(workspaceId, [...new Set(keys)]);
     return new Map(rows.map((r) => [r.key, r]));
   }
 
-  /** Checks every key in order (the first failure decides), then opens each once. */
-  async function valuesFor(principal: Principal, keys: readonly string[], ctx: UsageContext) {
+  /**
+   * Checks every key in order (the first failure decides, and is named in `refusal` for the
+   * audit entry), then opens each once.
+   */
+  async function valuesFor(
+    principal: Principal,
+    keys: readonly string[],
+    ctx: UsageContext,
+    refusal: AuditFields,
+  ): Promise<{ values: Map<string, string>; rows: Map<string, SecretRow> }> {
     const rows = await rowsByKey(principal.workspaceId, keys);
     const now = Date.now();
     for (const key of keys) {
+      refusal.key = key;
       const refused = usageError(rows.get(key), key, ctx, now);
       if (refused) throw refused;
     }
     const values = new Map<string, string>();
-    for (const [key, row] of rows) values.set(key, await openSecret(keyring, row));
-    return values;
+    for (const [key, row] of rows) {
+      refusal.key = key;
+      values.set(key, await openSecret(keyring, row));
+    }
+    refusal.key = undefined;
+    return { values, rows };
+  }
+
+  async function resolve(
+    principal: Principal,
+    input: unknown,
+    requested: Partial<UsageContext>,
+    refusal: AuditFields,
+  ): Promise<unknown> {
+    authorize(principal, 'secrets.use');
+    const ctx = contextOf(principal, requested);
+    const scan = scanOrThrow(input);
+    const bad = scan.malformed[0];
+    if (bad) {
+      throw new AppError(
+        'MALFORMED_REFERENCE',
+        `Malformed reference at ${bad.path}, position ${bad.position}: ${bad.message}`,
+        'input',
+      );
+    }
+    if (scan.references.length === 0) return input;
+    const { values, rows } = await valuesFor(
+      principal,
+      scan.references.map((r) => r.key),
+      ctx,
+      refusal,
+    );
+    // A 64 KiB value referenced a thousand times would make a 64 MiB answer: refuse that.
+    let outputBytes = 0;
+    for (const ref of scan.references) outputBytes += (values.get(ref.key) as string).length;
+    if (outputBytes > LIMITS.outputChars) {
+      throw new AppError(
+        'VALIDATION_ERROR',
+        `input: the resolved values would add ${outputBytes} characters; at most ${LIMITS.outputChars} per call`,
+        'input',
+      );
+    }
+    await recordReads(principal, 'secret.resolve', rows.values(), ctx);
+    return substitute(input, values);
+  }
+
+  async function exportValues(
+    principal: Principal,
+    requested: Partial<UsageContext>,
+    only: readonly string[] | undefined,
+    refusal: AuditFields,
+  ): Promise<ExportResponse> {
+    authorize(principal, 'secrets.use');
+    const ctx = contextOf(principal, requested);
+    const result: ExportResponse = { app: ctx.app ?? null, env: ctx.env ?? null, secrets: [], skipped: [] };
+    if (only !== undefined) {
+      const { values, rows } = await valuesFor(principal, only, ctx, refusal);
+      for (const key of only) result.secrets.push({ key, value: values.get(key) as string });
+      await recordReads(principal, 'secret.export', rows.values(), ctx);
+      return result;
+    }
+    const now = Date.now();
+    const read: SecretRow[] = [];
+    for (const row of await store.listSecretRows(principal.workspaceId)) {
+      if (scopeError(row, row.key, ctx) !== null) continue;
+      const refused = usageError(row, row.key, ctx, now);
+      if (refused) {
+        result.skipped.push({ key: row.key, code: refused.code, message: refused.message });
+        continue;
+      }
+      refusal.key = row.key;
+      result.secrets.push({ key: row.key, value: await openSecret(keyring, row) });
+      read.push(row);
+    }
+    refusal.key = undefined;
+    await recordReads(principal, 'secret.export', read, ctx);
+    return result;
   }
 
   return {
     /** Replaces every reference in `input` with its value; one failing reference fails the call. */
     async resolve(principal: Principal, input: unknown, requested: Partial<UsageContext>): Promise<unknown> {
-      authorize(principal, 'secrets.use');
-      const ctx = contextOf(principal, requested);
-      const scan = scanOrThrow(input);
-      const bad = scan.malformed[0];
-      if (bad) {
-        throw new AppError(
-          'MALFORMED_REFERENCE',
-          `Malformed reference at ${bad.path}, position ${bad.position}: ${bad.message}`,
-          'input',
-        );
-      }
-      if (scan.references.length === 0) return input;
-      const values = await valuesFor(
-        principal,
-        scan.references.map((r) => r.key),
-        ctx,
+      const refusal: AuditFields = { detail: contextDetail(requested) };
+      return audit.guard(principal, 'secret.resolve', refusal, () =>
+        resolve(principal, input, requested, refusal),
       );
-      // A 64 KiB value referenced a thousand times would make a 64 MiB answer: refuse that.
-      let outputBytes = 0;
-      for (const ref of scan.references) outputBytes += (values.get(ref.key) as string).length;
-      if (outputBytes > LIMITS.outputChars) {
-        throw new AppError(
-          'VALIDATION_ERROR',
-          `input: the resolved values would add ${outputBytes} characters; at most ${LIMITS.outputChars} per call`,
-          'input',
-        );
-      }
-      return substitute(input, values);
     },
 
     /** Lists every reference and whether it would resolve, and why not; never a value. */
@@ -143,29 +222,17 @@ export function createUsageService({ store, keyring }: UsageDeps) {
     /**
      * The values an app may use in an environment: every in-scope secret that can be used
      * now (revoked and expired ones are listed as skipped), or exactly `only`, each of which
-     * must pass every rule.
+     * must pass every rule. Each value read leaves an audit entry.
      */
     async export(
       principal: Principal,
       requested: Partial<UsageContext>,
       only: readonly string[] | undefined,
     ): Promise<ExportResponse> {
-      authorize(principal, 'secrets.use');
-      const ctx = contextOf(principal, requested);
-      const result: ExportResponse = { app: ctx.app ?? null, env: ctx.env ?? null, secrets: [], skipped: [] };
-      if (only !== undefined) {
-        const values = await valuesFor(principal, only, ctx);
-        for (const key of only) result.secrets.push({ key, value: values.get(key) as string });
-        return result;
-      }
-      const now = Date.now();
-      for (const row of await store.listSecretRows(principal.workspaceId)) {
-        if (scopeError(row, row.key, ctx) !== null) continue;
-        const refused = usageError(row, row.key, ctx, now);
-        if (refused) result.skipped.push({ key: row.key, code: refused.code, message: refused.message });
-        else result.secrets.push({ key: row.key, value: await openSecret(keyring, row) });
-      }
-      return result;
+      const refusal: AuditFields = { detail: contextDetail(requested) };
+      return audit.guard(principal, 'secret.export', refusal, () =>
+        exportValues(principal, requested, only, refusal),
+      );
     },
   };
 }

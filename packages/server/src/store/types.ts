@@ -7,7 +7,11 @@
  *   `DuplicateKeyError`;
  * - `modifySecret` is an atomic read-modify-write: concurrent writers never interleave a
  *   value and its version, and no write is lost;
- * - every lookup of a secret is scoped by workspace id.
+ * - every lookup of a secret is scoped by workspace id;
+ * - an audit entry given with a change is written in the change's own transaction: a
+ *   change whose entry cannot be written does not happen. Each workspace's entries form
+ *   one chain, numbered from 1 without gaps, appended under a lock (or SQLite's single
+ *   writer) so concurrent writers on any number of nodes never fork it.
  */
 import type { Role, TokenType } from '@ductape/sdk';
 import type { WrappedDataKey, WrappedKeySource } from '../crypto/keyring.js';
@@ -90,6 +94,71 @@ export interface ServiceTokenRow {
   revokedAt: number | null;
 }
 
+/** One audit event, before it is numbered and chained. Never holds a value or credential. */
+export interface AuditEvent {
+  /** unix milliseconds */
+  at: number;
+  actorType: 'user' | 'token' | 'operator' | 'anonymous';
+  actorId: string | null;
+  actorRole: string | null;
+  action: string;
+  secretKey: string | null;
+  version: number | null;
+  outcome: 'success' | 'refused' | 'failed';
+  code: string | null;
+  requestId: string | null;
+  clientIp: string | null;
+  userAgent: string | null;
+  /** JSON text of small extra facts, as MACed. */
+  detail: string | null;
+}
+
+/** An audit entry as stored: numbered within its workspace's chain and MACed. */
+export interface AuditRecord extends AuditEvent {
+  workspaceId: string;
+  seq: number;
+  /** The MAC of the entry before (the chain's genesis value for the first). */
+  prevMac: Buffer;
+  mac: Buffer;
+}
+
+/** The last entry of a chain, MACed on its own, so a cut-off tail is noticed. */
+export interface AuditHead {
+  workspaceId: string;
+  seq: number;
+  mac: Buffer;
+  headMac: Buffer;
+}
+
+/** Computes the MACs of a chain; the store calls it inside the transaction that appends. */
+export interface AuditSealer {
+  /** The `prevMac` of a chain's first entry. */
+  readonly genesis: Buffer;
+  entryMac(prevMac: Buffer, entry: Omit<AuditRecord, 'prevMac' | 'mac'>): Buffer;
+  headMac(workspaceId: string, seq: number, mac: Buffer): Buffer;
+}
+
+/** Events to append to one workspace's chain. */
+export interface AuditAppend {
+  workspaceId: string;
+  events: AuditEvent[];
+  sealer: AuditSealer;
+}
+
+/** Which entries of a chain to read. Times are unix milliseconds. */
+export interface AuditFilter {
+  since?: number;
+  until?: number;
+  key?: string;
+  actor?: string;
+  action?: string;
+  /** Only entries with seq below (newest-first paging) or above (oldest-first) this. */
+  beforeSeq?: number;
+  afterSeq?: number;
+  order: 'asc' | 'desc';
+  limit: number;
+}
+
 export interface ServerKeyRow {
   name: string;
   kekId: string;
@@ -145,28 +214,35 @@ export interface Store extends WrappedKeySource {
   putServerKeyOnce(row: ServerKeyRow): Promise<ServerKeyRow>;
 
   /** Creates a workspace with its first data key and its owner, atomically. */
-  createWorkspace(workspace: WorkspaceRow, dataKey: WrappedDataKey, owner: UserRow): Promise<void>;
+  createWorkspace(
+    workspace: WorkspaceRow,
+    dataKey: WrappedDataKey,
+    owner: UserRow,
+    audit?: AuditAppend,
+  ): Promise<void>;
   getWorkspace(id: string): Promise<WorkspaceRow | undefined>;
 
-  insertUser(user: UserRow): Promise<void>;
+  insertUser(user: UserRow, audit?: AuditAppend): Promise<void>;
   getUser(id: string): Promise<UserRow | undefined>;
   /** Every user of a workspace, removed ones included, oldest first. */
   listUsers(workspaceId: string): Promise<UserRow[]>;
   /**
    * Changes a user of the workspace, atomically. Refuses ('last-owner') a change that would
-   * leave the workspace without an active owner, also when two such changes race.
+   * leave the workspace without an active owner, also when two such changes race. The
+   * audit entry is written only with a change that happens.
    */
   updateUser(
     workspaceId: string,
     id: string,
     changes: UserChanges,
+    audit?: AuditAppend,
   ): Promise<UserRow | undefined | 'last-owner'>;
 
   /**
    * Throws `DuplicateKeyError` when the key exists in the workspace. Records the value as
    * version `row.version`, written by `actor`.
    */
-  insertSecret(row: SecretRow, actor: string): Promise<void>;
+  insertSecret(row: SecretRow, actor: string, audit?: AuditAppend): Promise<void>;
   getSecret(workspaceId: string, key: string): Promise<SecretRow | undefined>;
   getSecretMeta(workspaceId: string, key: string): Promise<SecretMeta | undefined>;
   /** Full rows (sealed values included) of the given keys that exist, in any order. */
@@ -183,13 +259,15 @@ export interface Store extends WrappedKeySource {
    * lands in between. Returns the row as written, or undefined when there is no such key.
    * `compute` may throw to abort; nothing is written then. A change carrying a new sealed
    * value is recorded as a version written by `actor`, and versions older than the last
-   * `versionsToKeep` are destroyed in the same transaction.
+   * `versionsToKeep` are destroyed in the same transaction, and so is the audit entry
+   * `audit` makes of the row as written (none when nothing changes).
    */
   modifySecret(
     workspaceId: string,
     key: string,
     compute: (current: SecretMeta) => Promise<SecretChanges | null>,
     actor: string,
+    audit?: (written: SecretMeta) => AuditAppend,
   ): Promise<SecretMeta | undefined>;
   /** The recorded versions of a secret, newest first; undefined when there is no such key. */
   listVersions(workspaceId: string, key: string): Promise<SecretVersionMeta[] | undefined>;
@@ -199,14 +277,28 @@ export interface Store extends WrappedKeySource {
     key: string,
     version: number,
   ): Promise<{ meta: SecretMeta; sealed: Buffer | undefined } | undefined>;
-  deleteSecret(workspaceId: string, key: string): Promise<boolean>;
+  /** The audit entry is written only when a secret was deleted. */
+  deleteSecret(workspaceId: string, key: string, audit?: AuditAppend): Promise<boolean>;
 
-  insertServiceToken(row: ServiceTokenRow): Promise<void>;
+  insertServiceToken(row: ServiceTokenRow, audit?: AuditAppend): Promise<void>;
   getServiceToken(id: string): Promise<ServiceTokenRow | undefined>;
   /** Every token of a workspace, newest first. */
   listServiceTokens(workspaceId: string): Promise<ServiceTokenRow[]>;
   /** Marks a token revoked (keeping its first revoke time); false when no such token in the workspace. */
-  revokeServiceToken(workspaceId: string, id: string, revokedAt: number): Promise<boolean>;
+  revokeServiceToken(
+    workspaceId: string,
+    id: string,
+    revokedAt: number,
+    audit?: AuditAppend,
+  ): Promise<boolean>;
+
+  /** Appends events to a workspace's audit chain, in one transaction of their own. */
+  appendAudit(append: AuditAppend): Promise<void>;
+  /** Entries of one chain, filtered, in seq order (`filter.order`). */
+  listAudit(workspaceId: string, filter: AuditFilter): Promise<AuditRecord[]>;
+  auditHead(workspaceId: string): Promise<AuditHead | undefined>;
+  /** Every chain that has entries or a head, sorted. */
+  auditChains(): Promise<string[]>;
 }
 
 export type { WrappedDataKey };

@@ -54,8 +54,8 @@ export function assertAbsent(text: string, values: readonly string[], what: stri
 }
 
 /**
- * Runs SQL on the server's database, behind its back. Write placeholders as `$1, $2...` in
- * order; on SQLite they become `?`.
+ * Runs SQL on the server's database, behind its back. Write placeholders as `$1, $2...`;
+ * on SQLite each use becomes a `?`.
  */
 export async function serverSql(
   server: TestServer,
@@ -67,8 +67,15 @@ export async function serverSql(
     const db = new Database(join(server.dataDir, 'ductape.sqlite'));
     try {
       db.pragma('busy_timeout = 5000');
-      const statement = db.prepare(text.replace(/\$\d+/g, '?'));
-      return statement.reader ? statement.all(...values) : [statement.run(...values)];
+      // `$n` may repeat: SQLite gets one `?` per use, bound in the order of use.
+      const bound: unknown[] = [];
+      const statement = db.prepare(
+        text.replace(/\$(\d+)/g, (_, n: string) => {
+          bound.push(values[Number(n) - 1]);
+          return '?';
+        }),
+      );
+      return statement.reader ? statement.all(...bound) : [statement.run(...bound)];
     } finally {
       db.close();
     }

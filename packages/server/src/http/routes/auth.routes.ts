@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { IdentityService } from '../../services/identity.service.js';
 import { TooManyRequestsError } from '../../services/rate-limit.js';
+import { originOf } from '../origin.js';
 import { parse, tokenBody } from '../schemas.js';
 
 export function registerAuthRoutes(app: FastifyInstance, identity: IdentityService): void {
@@ -10,7 +11,7 @@ export function registerAuthRoutes(app: FastifyInstance, identity: IdentityServi
    */
   app.post('/v1/auth/token', async (request, reply) => {
     try {
-      return await identity.issueToken(parse(tokenBody, request.body, 'request body'), request.ip);
+      return await identity.issueToken(parse(tokenBody, request.body, 'request body'), originOf(request));
     } catch (error) {
       if (error instanceof TooManyRequestsError) {
         void reply.header('retry-after', String(error.retryAfterSeconds));

@@ -96,4 +96,39 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         SELECT id, version, sealed, updated_at, 'before-versions' FROM secrets;
     `,
   },
+  {
+    version: 4,
+    name: 'audit-log',
+    sql: `
+      CREATE TABLE audit_log (
+        workspace_id  text NOT NULL,
+        seq           bigint NOT NULL,
+        at            bigint NOT NULL,
+        actor_type    text NOT NULL,
+        actor_id      text,
+        actor_role    text,
+        action        text NOT NULL,
+        secret_key    text COLLATE "C",
+        version       integer,
+        outcome       text NOT NULL,
+        code          text,
+        request_id    text,
+        client_ip     text,
+        user_agent    text,
+        detail        text,
+        prev_mac      bytea NOT NULL,
+        mac           bytea NOT NULL,
+        PRIMARY KEY (workspace_id, seq)
+      );
+      CREATE INDEX audit_log_key ON audit_log(workspace_id, secret_key, seq);
+
+      CREATE TABLE audit_heads (
+        workspace_id  text PRIMARY KEY,
+        seq           bigint NOT NULL,
+        mac           bytea NOT NULL,
+        -- A MAC over (seq, mac): rewinding the head to an earlier entry needs the key too.
+        head_mac      bytea NOT NULL
+      );
+    `,
+  },
 ];

@@ -99,4 +99,42 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         SELECT id, version, sealed, updated_at, 'before-versions' FROM secrets;
     `,
   },
+  {
+    version: 4,
+    name: 'audit-log',
+    sql: `
+      -- One hash chain per workspace (and one, 'system', for sign-ins to no known workspace).
+      -- No foreign keys: the log outlives whatever it speaks of.
+      CREATE TABLE audit_log (
+        workspace_id  TEXT NOT NULL,
+        seq           INTEGER NOT NULL,
+        at            INTEGER NOT NULL,
+        actor_type    TEXT NOT NULL,
+        actor_id      TEXT,
+        actor_role    TEXT,
+        action        TEXT NOT NULL,
+        secret_key    TEXT,
+        version       INTEGER,
+        outcome       TEXT NOT NULL,
+        code          TEXT,
+        request_id    TEXT,
+        client_ip     TEXT,
+        user_agent    TEXT,
+        detail        TEXT,
+        prev_mac      BLOB NOT NULL,
+        mac           BLOB NOT NULL,
+        PRIMARY KEY (workspace_id, seq)
+      ) STRICT;
+      CREATE INDEX audit_log_key ON audit_log(workspace_id, secret_key, seq);
+
+      -- The last entry of each chain, so a removed tail is noticed too.
+      CREATE TABLE audit_heads (
+        workspace_id  TEXT PRIMARY KEY,
+        seq           INTEGER NOT NULL,
+        mac           BLOB NOT NULL,
+        -- A MAC over (seq, mac): rewinding the head to an earlier entry needs the key too.
+        head_mac      BLOB NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

@@ -11,6 +11,10 @@ import pg from 'pg';
 import type { WrappedDataKey } from '../../../crypto/keyring.js';
 import { POSTGRES_MIGRATIONS } from '../../migrations/postgres.js';
 import {
+  type AuditAppend,
+  type AuditFilter,
+  type AuditHead,
+  type AuditRecord,
   DuplicateKeyError,
   StoreUnavailableError,
   type MigrationResult,
@@ -25,6 +29,7 @@ import {
   type UserRow,
   type WorkspaceRow,
 } from '../../types.js';
+import * as audit from './audit.js';
 import {
   CHANGE_COLUMNS,
   INSERT_USER_COLUMNS,
@@ -203,7 +208,12 @@ export class PostgresStore implements Store {
     return (await this.getServerKey(row.name)) as ServerKeyRow;
   }
 
-  async createWorkspace(workspace: WorkspaceRow, dataKey: WrappedDataKey, owner: UserRow): Promise<void> {
+  async createWorkspace(
+    workspace: WorkspaceRow,
+    dataKey: WrappedDataKey,
+    owner: UserRow,
+    auditAppend?: AuditAppend,
+  ): Promise<void> {
     await this.transaction(async (client) => {
       await client.query('INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)', [
         workspace.id,
@@ -215,6 +225,7 @@ export class PostgresStore implements Store {
         [workspace.id, dataKey.version, dataKey.kekId, dataKey.wrapped, workspace.createdAt],
       );
       await client.query(INSERT_USER, userValues(owner));
+      if (auditAppend) await audit.appendAudit(client, auditAppend);
     });
   }
 
@@ -235,8 +246,15 @@ export class PostgresStore implements Store {
     return rows.map((r) => ({ workspaceId, version: r.version, kekId: r.kek_id, wrapped: r.wrapped }));
   }
 
-  async insertUser(user: UserRow): Promise<void> {
-    await this.query(INSERT_USER, userValues(user));
+  async insertUser(user: UserRow, auditAppend?: AuditAppend): Promise<void> {
+    if (!auditAppend) {
+      await this.query(INSERT_USER, userValues(user));
+      return;
+    }
+    await this.transaction(async (client) => {
+      await client.query(INSERT_USER, userValues(user));
+      await audit.appendAudit(client, auditAppend);
+    });
   }
 
   async getUser(id: string): Promise<UserRow | undefined> {
@@ -258,6 +276,7 @@ export class PostgresStore implements Store {
     workspaceId: string,
     id: string,
     requested: UserChanges,
+    auditAppend?: AuditAppend,
   ): Promise<UserRow | undefined | 'last-owner'> {
     return this.transaction(async (client) => {
       const { rows } = await client.query<UserRecord>(
@@ -280,11 +299,12 @@ export class PostgresStore implements Store {
           id,
         ]);
       }
+      if (auditAppend) await audit.appendAudit(client, auditAppend);
       return { ...user, ...changes };
     });
   }
 
-  async insertSecret(s: SecretRow, actor: string): Promise<void> {
+  async insertSecret(s: SecretRow, actor: string, auditAppend?: AuditAppend): Promise<void> {
     try {
       await this.transaction(async (client) => {
         await client.query({
@@ -311,6 +331,7 @@ export class PostgresStore implements Store {
           text: INSERT_VERSION,
           values: [s.id, s.version, s.sealed, s.updatedAt, actor],
         });
+        if (auditAppend) await audit.appendAudit(client, auditAppend);
       });
     } catch (error) {
       if ((error as { code?: string }).code === '23505') throw new DuplicateKeyError();
@@ -363,6 +384,7 @@ export class PostgresStore implements Store {
     key: string,
     compute: (current: SecretMeta) => Promise<SecretChanges | null>,
     actor: string,
+    auditOf?: (written: SecretMeta) => AuditAppend,
   ): Promise<SecretMeta | undefined> {
     return this.transaction(async (client) => {
       const { rows } = await client.query<SecretRecord>(
@@ -391,7 +413,9 @@ export class PostgresStore implements Store {
           changes.version - this.versionsToKeep,
         ]);
       }
-      return applyChanges(current, changes);
+      const written = applyChanges(current, changes);
+      if (auditOf) await audit.appendAudit(client, auditOf(written));
+      return written;
     });
   }
 
@@ -413,11 +437,14 @@ export class PostgresStore implements Store {
     return rows.map((r) => ({ ...toMeta(r), sealed: r.sealed as Buffer }));
   }
 
-  async insertServiceToken(row: ServiceTokenRow): Promise<void> {
-    await this.query(
-      `INSERT INTO service_tokens (${SERVICE_TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      serviceTokenValues(row),
-    );
+  async insertServiceToken(row: ServiceTokenRow, auditAppend?: AuditAppend): Promise<void> {
+    await this.transaction(async (client) => {
+      await client.query(
+        `INSERT INTO service_tokens (${SERVICE_TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        serviceTokenValues(row),
+      );
+      if (auditAppend) await audit.appendAudit(client, auditAppend);
+    });
   }
 
   async getServiceToken(id: string): Promise<ServiceTokenRow | undefined> {
@@ -438,12 +465,21 @@ export class PostgresStore implements Store {
     return rows.map(toServiceTokenRow);
   }
 
-  async revokeServiceToken(workspaceId: string, id: string, revokedAt: number): Promise<boolean> {
-    const result = await this.query(
-      'UPDATE service_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE workspace_id = $2 AND id = $3',
-      [revokedAt, workspaceId, id],
-    );
-    return result.rowCount === 1;
+  async revokeServiceToken(
+    workspaceId: string,
+    id: string,
+    revokedAt: number,
+    auditAppend?: AuditAppend,
+  ): Promise<boolean> {
+    return this.transaction(async (client) => {
+      const result = await client.query(
+        'UPDATE service_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE workspace_id = $2 AND id = $3',
+        [revokedAt, workspaceId, id],
+      );
+      const found = result.rowCount === 1;
+      if (found && auditAppend) await audit.appendAudit(client, auditAppend);
+      return found;
+    });
   }
 
   async listVersions(workspaceId: string, key: string): Promise<SecretVersionMeta[] | undefined> {
@@ -470,12 +506,38 @@ export class PostgresStore implements Store {
     return { meta, sealed: rows[0]?.sealed };
   }
 
-  async deleteSecret(workspaceId: string, key: string): Promise<boolean> {
-    const result = await this.query('DELETE FROM secrets WHERE workspace_id = $1 AND key = $2', [
-      workspaceId,
-      key,
-    ]);
-    return result.rowCount === 1;
+  async deleteSecret(workspaceId: string, key: string, auditAppend?: AuditAppend): Promise<boolean> {
+    return this.transaction(async (client) => {
+      const result = await client.query('DELETE FROM secrets WHERE workspace_id = $1 AND key = $2', [
+        workspaceId,
+        key,
+      ]);
+      const found = result.rowCount === 1;
+      if (found && auditAppend) await audit.appendAudit(client, auditAppend);
+      return found;
+    });
+  }
+
+  async appendAudit(append: AuditAppend): Promise<void> {
+    if (append.events.length === 0) return;
+    await this.transaction((client) => audit.appendAudit(client, append));
+  }
+
+  async listAudit(workspaceId: string, filter: AuditFilter): Promise<AuditRecord[]> {
+    return this.withClient((client) => audit.listAudit(client, workspaceId, filter));
+  }
+
+  async auditHead(workspaceId: string): Promise<AuditHead | undefined> {
+    return this.withClient((client) => audit.auditHead(client, workspaceId));
+  }
+
+  async auditChains(): Promise<string[]> {
+    return this.withClient((client) => audit.auditChains(client));
+  }
+
+  /** Plain queries through the pool, with connection errors turned into StoreUnavailableError. */
+  private withClient<T>(work: (client: Pick<pg.PoolClient, 'query'>) => Promise<T>): Promise<T> {
+    return work({ query: ((text: string, values?: unknown[]) => this.query(text, values)) as never });
   }
 }
 

@@ -9,9 +9,14 @@ import Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WrappedDataKey } from '../../../crypto/keyring.js';
+import { SqliteAudit } from './audit.js';
 import { migrateSqlite } from './migrate.js';
 import {
   DuplicateKeyError,
+  type AuditAppend,
+  type AuditFilter,
+  type AuditHead,
+  type AuditRecord,
   type MigrationResult,
   type SecretChanges,
   type UserChanges,
@@ -64,6 +69,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly stmt;
   private readonly updateStatements = new Map<string, Database.Statement>();
+  private readonly audit: SqliteAudit;
 
   private readonly versionsToKeep: number;
 
@@ -91,6 +97,7 @@ export class SqliteStore implements Store {
       throw error;
     }
     const db = this.db;
+    this.audit = new SqliteAudit(db);
     this.stmt = {
       ping: db.prepare('SELECT 1'),
       getServerKey: db.prepare('SELECT name, kek_id, wrapped FROM server_keys WHERE name = ?'),
@@ -165,18 +172,26 @@ export class SqliteStore implements Store {
     return (await this.getServerKey(row.name)) as ServerKeyRow;
   }
 
-  async createWorkspace(workspace: WorkspaceRow, dataKey: WrappedDataKey, owner: UserRow): Promise<void> {
-    this.db.transaction(() => {
-      this.stmt.insertWorkspace.run(workspace.id, workspace.name, workspace.createdAt);
-      this.stmt.insertWorkspaceKey.run(
-        workspace.id,
-        dataKey.version,
-        dataKey.kekId,
-        dataKey.wrapped,
-        workspace.createdAt,
-      );
-      this.insertUserSync(owner);
-    })();
+  async createWorkspace(
+    workspace: WorkspaceRow,
+    dataKey: WrappedDataKey,
+    owner: UserRow,
+    audit?: AuditAppend,
+  ): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.stmt.insertWorkspace.run(workspace.id, workspace.name, workspace.createdAt);
+        this.stmt.insertWorkspaceKey.run(
+          workspace.id,
+          dataKey.version,
+          dataKey.kekId,
+          dataKey.wrapped,
+          workspace.createdAt,
+        );
+        this.insertUserSync(owner);
+        if (audit) this.audit.appendSync(audit);
+      })
+      .immediate();
   }
 
   async getWorkspace(id: string): Promise<WorkspaceRow | undefined> {
@@ -193,8 +208,13 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ workspaceId, version: r.version, kekId: r.kek_id, wrapped: r.wrapped }));
   }
 
-  async insertUser(user: UserRow): Promise<void> {
-    this.insertUserSync(user);
+  async insertUser(user: UserRow, audit?: AuditAppend): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.insertUserSync(user);
+        if (audit) this.audit.appendSync(audit);
+      })
+      .immediate();
   }
 
   private insertUserSync(u: UserRow): void {
@@ -214,6 +234,7 @@ export class SqliteStore implements Store {
     workspaceId: string,
     id: string,
     requested: UserChanges,
+    audit?: AuditAppend,
   ): Promise<UserRow | undefined | 'last-owner'> {
     return this.db
       .transaction(() => {
@@ -232,17 +253,21 @@ export class SqliteStore implements Store {
           const sets = fields.map((f) => `${USER_CHANGE_COLUMNS[f]} = ?`).join(', ');
           this.db.prepare(`UPDATE users SET ${sets} WHERE id = ?`).run(...fields.map((f) => changes[f]), id);
         }
+        if (audit) this.audit.appendSync(audit);
         return { ...user, ...changes };
       })
       .immediate();
   }
 
-  async insertSecret(s: SecretRow, actor: string): Promise<void> {
+  async insertSecret(s: SecretRow, actor: string, audit?: AuditAppend): Promise<void> {
     try {
-      this.db.transaction(() => {
-        this.insertSecretRow(s);
-        this.stmt.insertVersion.run(s.id, s.version, s.sealed, s.updatedAt, actor);
-      })();
+      this.db
+        .transaction(() => {
+          this.insertSecretRow(s);
+          this.stmt.insertVersion.run(s.id, s.version, s.sealed, s.updatedAt, actor);
+          if (audit) this.audit.appendSync(audit);
+        })
+        .immediate();
     } catch (error) {
       if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new DuplicateKeyError();
       throw error;
@@ -295,21 +320,32 @@ export class SqliteStore implements Store {
     key: string,
     compute: (current: SecretMeta) => Promise<SecretChanges | null>,
     actor: string,
+    audit?: (written: SecretMeta) => AuditAppend,
   ): Promise<SecretMeta | undefined> {
     for (let attempt = 0; attempt < 1000; attempt++) {
       const current = await this.getSecretMeta(workspaceId, key);
       if (!current) return undefined;
       const changes = await compute(current);
       if (changes === null) return current;
-      const written = this.db.transaction(() => {
-        if (!this.updateIfVersion(workspaceId, current.id, current.version, changes)) return false;
-        if (changes.sealed !== undefined && changes.version !== undefined) {
-          this.stmt.insertVersion.run(current.id, changes.version, changes.sealed, changes.updatedAt, actor);
-          this.stmt.pruneVersions.run(current.id, changes.version - this.versionsToKeep);
-        }
-        return true;
-      })();
-      if (written) return applyChanges(current, changes);
+      const row = applyChanges(current, changes);
+      const written = this.db
+        .transaction(() => {
+          if (!this.updateIfVersion(workspaceId, current.id, current.version, changes)) return false;
+          if (changes.sealed !== undefined && changes.version !== undefined) {
+            this.stmt.insertVersion.run(
+              current.id,
+              changes.version,
+              changes.sealed,
+              changes.updatedAt,
+              actor,
+            );
+            this.stmt.pruneVersions.run(current.id, changes.version - this.versionsToKeep);
+          }
+          if (audit) this.audit.appendSync(audit(row));
+          return true;
+        })
+        .immediate();
+      if (written) return row;
     }
     throw new Error('modifySecret: the row kept changing under 1000 attempts');
   }
@@ -345,8 +381,13 @@ export class SqliteStore implements Store {
     return rows.map((r) => ({ ...toMeta(r), sealed: r.sealed as Buffer }));
   }
 
-  async insertServiceToken(row: ServiceTokenRow): Promise<void> {
-    this.stmt.insertServiceToken.run(...serviceTokenValues(row));
+  async insertServiceToken(row: ServiceTokenRow, audit?: AuditAppend): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.stmt.insertServiceToken.run(...serviceTokenValues(row));
+        if (audit) this.audit.appendSync(audit);
+      })
+      .immediate();
   }
 
   async getServiceToken(id: string): Promise<ServiceTokenRow | undefined> {
@@ -358,8 +399,19 @@ export class SqliteStore implements Store {
     return (this.stmt.listServiceTokens.all(workspaceId) as ServiceTokenRecord[]).map(toServiceTokenRow);
   }
 
-  async revokeServiceToken(workspaceId: string, id: string, revokedAt: number): Promise<boolean> {
-    return this.stmt.revokeServiceToken.run(revokedAt, workspaceId, id).changes === 1;
+  async revokeServiceToken(
+    workspaceId: string,
+    id: string,
+    revokedAt: number,
+    audit?: AuditAppend,
+  ): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        const found = this.stmt.revokeServiceToken.run(revokedAt, workspaceId, id).changes === 1;
+        if (found && audit) this.audit.appendSync(audit);
+        return found;
+      })
+      .immediate();
   }
 
   async listVersions(workspaceId: string, key: string): Promise<SecretVersionMeta[] | undefined> {
@@ -380,7 +432,29 @@ export class SqliteStore implements Store {
     return { meta, sealed: row?.sealed };
   }
 
-  async deleteSecret(workspaceId: string, key: string): Promise<boolean> {
-    return this.stmt.deleteSecret.run(workspaceId, key).changes === 1;
+  async deleteSecret(workspaceId: string, key: string, audit?: AuditAppend): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        const found = this.stmt.deleteSecret.run(workspaceId, key).changes === 1;
+        if (found && audit) this.audit.appendSync(audit);
+        return found;
+      })
+      .immediate();
+  }
+
+  async appendAudit(append: AuditAppend): Promise<void> {
+    this.audit.append(append);
+  }
+
+  async listAudit(workspaceId: string, filter: AuditFilter): Promise<AuditRecord[]> {
+    return this.audit.list(workspaceId, filter);
+  }
+
+  async auditHead(workspaceId: string): Promise<AuditHead | undefined> {
+    return this.audit.head(workspaceId);
+  }
+
+  async auditChains(): Promise<string[]> {
+    return this.audit.chains();
   }
 }

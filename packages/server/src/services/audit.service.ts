@@ -1,0 +1,209 @@
+/**
+ * The audit log: who did what to which secret, when, from where, and how it ended. Never a
+ * value, private key or token. Entries of a change are handed to the store with the change
+ * (one transaction); reads of values are appended before the value is returned, so a read
+ * whose entry cannot be written fails; refusals are appended after the fact.
+ */
+import type { AuditAction } from '@ductape/sdk';
+import { userInfo } from 'node:os';
+import { AppError } from '../errors.js';
+import type {
+  AuditAppend,
+  AuditEvent,
+  AuditFilter,
+  AuditRecord,
+  AuditSealer,
+  Store,
+} from '../store/types.js';
+import type { Principal, RequestOrigin } from './principal.js';
+import { authorize } from './roles.js';
+
+/** Someone at the server running an operator command (`ductape workspace create`...). */
+export interface OperatorActor {
+  kind: 'operator';
+  name: string;
+}
+
+/** A caller who is not signed in: a failed sign-in, with the user id as sent. */
+export interface AnonymousActor {
+  kind: 'anonymous';
+  claimedUserId: string;
+  origin?: RequestOrigin;
+}
+
+export type AuditActor = Principal | OperatorActor | AnonymousActor;
+
+export type AuditDetail = Record<string, string | number | boolean | null>;
+
+export interface AuditFields {
+  key?: string | null;
+  version?: number | null;
+  outcome?: AuditEvent['outcome'];
+  code?: string | null;
+  detail?: AuditDetail | null;
+}
+
+/** The chain of sign-ins to workspaces that do not exist. */
+export const SYSTEM_CHAIN = 'system';
+
+/** The operator running this process, as named in entries. */
+export function operatorActor(): OperatorActor {
+  let name = 'unknown';
+  try {
+    name = userInfo().username;
+  } catch {
+    // No passwd entry (some containers): keep 'unknown'.
+  }
+  return { kind: 'operator', name };
+}
+
+const USER_AGENT_MAX = 256;
+
+function actorColumns(actor: AuditActor): Pick<AuditEvent, 'actorType' | 'actorId' | 'actorRole'> {
+  switch (actor.kind) {
+    case 'user':
+      return { actorType: 'user', actorId: actor.userId, actorRole: actor.role };
+    case 'token':
+      return { actorType: 'token', actorId: actor.tokenId, actorRole: null };
+    case 'operator':
+      return { actorType: 'operator', actorId: actor.name, actorRole: null };
+    case 'anonymous':
+      return { actorType: 'anonymous', actorId: actor.claimedUserId, actorRole: null };
+  }
+}
+
+function originColumns(actor: AuditActor): Pick<AuditEvent, 'requestId' | 'clientIp' | 'userAgent'> {
+  const origin = actor.kind === 'operator' ? undefined : actor.origin;
+  return {
+    requestId: origin?.requestId ?? null,
+    clientIp: origin?.clientIp ?? null,
+    userAgent: origin?.userAgent?.slice(0, USER_AGENT_MAX) ?? null,
+  };
+}
+
+/** How an error ends up in an entry; undefined for errors that say nothing about the caller. */
+export function outcomeOf(error: unknown): Pick<AuditEvent, 'outcome' | 'code'> | undefined {
+  if (!(error instanceof AppError) || error.code === 'SERVICE_UNAVAILABLE') return undefined;
+  return { outcome: error.status < 500 ? 'refused' : 'failed', code: error.code };
+}
+
+export interface AuditQuery {
+  since?: number;
+  until?: number;
+  key?: string;
+  actor?: string;
+  action?: AuditAction;
+  limit: number;
+  /** The seq to continue below. */
+  cursor?: number;
+}
+
+export interface AuditDeps {
+  store: Pick<Store, 'appendAudit' | 'listAudit'>;
+  sealer: AuditSealer;
+  /** Told when a refusal could not be recorded (the refusal itself still reaches the caller). */
+  warn?: (fields: Record<string, unknown>, message: string) => void;
+}
+
+export type AuditService = ReturnType<typeof createAuditService>;
+
+export function createAuditService({ store, sealer, warn }: AuditDeps) {
+  function event(actor: AuditActor, action: AuditAction, fields: AuditFields): AuditEvent {
+    return {
+      at: Date.now(),
+      ...actorColumns(actor),
+      action,
+      secretKey: fields.key ?? null,
+      version: fields.version ?? null,
+      outcome: fields.outcome ?? 'success',
+      code: fields.code ?? null,
+      ...originColumns(actor),
+      detail: fields.detail ? JSON.stringify(fields.detail) : null,
+    };
+  }
+
+  const audit = {
+    sealer,
+
+    /** Entries by `actor` in `workspaceId`'s chain, one per `fields`. */
+    entries(
+      workspaceId: string,
+      actor: AuditActor,
+      action: AuditAction,
+      fields: readonly AuditFields[],
+    ): AuditAppend {
+      return { workspaceId, events: fields.map((f) => event(actor, action, f)), sealer };
+    },
+
+    /** One entry by a principal in its own workspace. */
+    entry(principal: Principal, action: AuditAction, fields: AuditFields = {}): AuditAppend {
+      return audit.entries(principal.workspaceId, principal, action, [fields]);
+    },
+
+    /** Appends now, in a transaction of its own; throws when it cannot. */
+    async write(append: AuditAppend): Promise<void> {
+      if (append.events.length > 0) await store.appendAudit(append);
+    },
+
+    /** Records a refusal; a failure to record it is logged, and the refusal still stands. */
+    async refused(
+      workspaceId: string,
+      actor: AuditActor,
+      action: AuditAction,
+      fields: AuditFields,
+      error: unknown,
+    ): Promise<void> {
+      const outcome = outcomeOf(error);
+      if (!outcome) return;
+      try {
+        await store.appendAudit(audit.entries(workspaceId, actor, action, [{ ...fields, ...outcome }]));
+      } catch (writeError) {
+        warn?.(
+          { action, code: outcome.code, error: (writeError as Error).message },
+          'could not record a refusal in the audit log',
+        );
+      }
+    },
+
+    /** Runs `work`; when it throws an AppError, records the refusal first. */
+    async guard<T>(
+      principal: Principal,
+      action: AuditAction,
+      fields: AuditFields,
+      work: () => Promise<T>,
+    ): Promise<T> {
+      try {
+        return await work();
+      } catch (error) {
+        await audit.refused(principal.workspaceId, principal, action, fields, error);
+        throw error;
+      }
+    },
+
+    /** A page of the caller's workspace's log, newest first. Admins and owners. */
+    async list(
+      principal: Principal,
+      query: AuditQuery,
+    ): Promise<{ entries: AuditRecord[]; nextCursor: number | null }> {
+      return audit.guard(principal, 'audit.list', {}, async () => {
+        authorize(principal, 'audit.read');
+        const filter: AuditFilter = {
+          since: query.since,
+          until: query.until,
+          key: query.key,
+          actor: query.actor,
+          action: query.action,
+          beforeSeq: query.cursor,
+          order: 'desc',
+          limit: query.limit + 1,
+        };
+        const rows = await store.listAudit(principal.workspaceId, filter);
+        const entries = rows.slice(0, query.limit);
+        const last = entries[entries.length - 1];
+        await audit.write(audit.entry(principal, 'audit.list', { detail: { returned: entries.length } }));
+        return { entries, nextCursor: rows.length > query.limit && last ? last.seq : null };
+      });
+    },
+  };
+  return audit;
+}

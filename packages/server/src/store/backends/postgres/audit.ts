@@ -1,0 +1,81 @@
+/**
+ * The audit chain on PostgreSQL. Appending locks the workspace's head row (FOR UPDATE), so
+ * appends from any number of nodes queue up per workspace and the chain never forks. The
+ * head lock is always the last lock a transaction takes, so it cannot deadlock with the
+ * secret row locks taken before it.
+ */
+import type pg from 'pg';
+import {
+  AUDIT_COLUMNS,
+  auditQuery,
+  auditValues,
+  chainEvents,
+  toAuditRecord,
+  type AuditRow,
+} from '../../audit-records.js';
+import type { AuditAppend, AuditFilter, AuditHead, AuditRecord } from '../../types.js';
+
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+const COLUMN_COUNT = AUDIT_COLUMNS.split(',').length;
+/** Rows per INSERT: well under PostgreSQL's 65,535 parameters. */
+const ROWS_PER_INSERT = 1000;
+
+/** Appends inside the caller's transaction. */
+export async function appendAudit(client: Queryable, append: AuditAppend): Promise<void> {
+  if (append.events.length === 0) return;
+  const { workspaceId, sealer } = append;
+  // A chain's first append creates its head; a concurrent first append waits on it here.
+  await client.query(
+    'INSERT INTO audit_heads (workspace_id, seq, mac, head_mac) VALUES ($1, 0, $2, $2) ON CONFLICT (workspace_id) DO NOTHING',
+    [workspaceId, sealer.genesis],
+  );
+  const { rows } = await client.query<{ seq: number; mac: Buffer }>(
+    'SELECT seq, mac FROM audit_heads WHERE workspace_id = $1 FOR UPDATE',
+    [workspaceId],
+  );
+  const current = rows[0];
+  const { records, head } = chainEvents(append, current && current.seq > 0 ? current : undefined);
+  for (let start = 0; start < records.length; start += ROWS_PER_INSERT) {
+    const chunk = records.slice(start, start + ROWS_PER_INSERT);
+    const values: unknown[] = [];
+    const tuples = chunk.map((record) => {
+      const first = values.length;
+      values.push(...auditValues(record));
+      return `(${Array.from({ length: COLUMN_COUNT }, (_, i) => `$${first + i + 1}`).join(', ')})`;
+    });
+    await client.query(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ${tuples.join(', ')}`, values);
+  }
+  await client.query('UPDATE audit_heads SET seq = $2, mac = $3, head_mac = $4 WHERE workspace_id = $1', [
+    workspaceId,
+    head.seq,
+    head.mac,
+    head.headMac,
+  ]);
+}
+
+export async function listAudit(
+  client: Queryable,
+  workspaceId: string,
+  filter: AuditFilter,
+): Promise<AuditRecord[]> {
+  const { sql, values } = auditQuery(workspaceId, filter, (n) => `$${n}`);
+  const { rows } = await client.query<AuditRow>(sql, values);
+  return rows.map(toAuditRecord);
+}
+
+export async function auditHead(client: Queryable, workspaceId: string): Promise<AuditHead | undefined> {
+  const { rows } = await client.query<{ seq: number; mac: Buffer; head_mac: Buffer }>(
+    'SELECT seq, mac, head_mac FROM audit_heads WHERE workspace_id = $1',
+    [workspaceId],
+  );
+  const r = rows[0];
+  return r && { workspaceId, seq: r.seq, mac: r.mac, headMac: r.head_mac };
+}
+
+export async function auditChains(client: Queryable): Promise<string[]> {
+  const { rows } = await client.query<{ workspace_id: string }>(
+    'SELECT workspace_id FROM audit_heads UNION SELECT DISTINCT workspace_id FROM audit_log ORDER BY 1',
+  );
+  return rows.map((r) => r.workspace_id);
+}

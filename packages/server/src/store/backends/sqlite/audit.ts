@@ -1,0 +1,70 @@
+/**
+ * The audit chain on SQLite. Appends run inside the caller's IMMEDIATE transaction: SQLite
+ * has one writer at a time (across processes too), so reading the head and appending after
+ * it cannot interleave with another append.
+ */
+import type Database from 'better-sqlite3';
+import {
+  AUDIT_COLUMNS,
+  auditQuery,
+  auditValues,
+  chainEvents,
+  toAuditRecord,
+  type AuditRow,
+} from '../../audit-records.js';
+import type { AuditAppend, AuditFilter, AuditHead, AuditRecord } from '../../types.js';
+
+export class SqliteAudit {
+  private readonly stmt;
+  private readonly queries = new Map<string, Database.Statement>();
+
+  constructor(private readonly db: Database.Database) {
+    const placeholders = AUDIT_COLUMNS.split(',')
+      .map(() => '?')
+      .join(', ');
+    this.stmt = {
+      head: db.prepare('SELECT seq, mac, head_mac FROM audit_heads WHERE workspace_id = ?'),
+      insert: db.prepare(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES (${placeholders})`),
+      putHead: db.prepare(
+        `INSERT INTO audit_heads (workspace_id, seq, mac, head_mac) VALUES (?, ?, ?, ?)
+         ON CONFLICT (workspace_id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac, head_mac = excluded.head_mac`,
+      ),
+      chains: db.prepare(
+        'SELECT workspace_id FROM audit_heads UNION SELECT DISTINCT workspace_id FROM audit_log ORDER BY 1',
+      ),
+    };
+  }
+
+  /** Appends; call inside a write transaction. */
+  appendSync(append: AuditAppend): void {
+    if (append.events.length === 0) return;
+    const current = this.head(append.workspaceId);
+    const { records, head } = chainEvents(append, current);
+    for (const record of records) this.stmt.insert.run(...auditValues(record));
+    this.stmt.putHead.run(head.workspaceId, head.seq, head.mac, head.headMac);
+  }
+
+  /** Appends in a transaction of its own. */
+  append(append: AuditAppend): void {
+    this.db.transaction(() => this.appendSync(append)).immediate();
+  }
+
+  list(workspaceId: string, filter: AuditFilter): AuditRecord[] {
+    const { sql, values } = auditQuery(workspaceId, filter, () => '?');
+    let statement = this.queries.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.queries.set(sql, statement);
+    }
+    return (statement.all(...values) as AuditRow[]).map(toAuditRecord);
+  }
+
+  head(workspaceId: string): AuditHead | undefined {
+    const r = this.stmt.head.get(workspaceId) as { seq: number; mac: Buffer; head_mac: Buffer } | undefined;
+    return r && { workspaceId, seq: r.seq, mac: r.mac, headMac: r.head_mac };
+  }
+
+  chains(): string[] {
+    return (this.stmt.chains.all() as { workspace_id: string }[]).map((r) => r.workspace_id);
+  }
+}
