@@ -8,7 +8,8 @@ import Ductape from '@ductape/sdk';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { describeEachBackend } from './helpers/backends.js';
-import { startTestServer, type TestServer } from './helpers/harness.js';
+import { envOf } from './helpers/cli-session.js';
+import { runCli, startTestServer, type TestServer } from './helpers/harness.js';
 import { accessToken } from './helpers/http.js';
 import { expectError, serverSql } from './helpers/usage.js';
 
@@ -205,6 +206,20 @@ describeEachBackend('audit log', (backend) => {
     const page = await other.audit.list({ limit: 1000 });
     const mine = page.entries.map((e) => e.workspace_id);
     assert.ok(mine.length > 0 && mine.every((id) => id !== server.owner.workspace_id));
+  });
+
+  test('reads by `ductape run` are recorded as such, one entry per value', async () => {
+    await owner.secrets.create({ key: 'RUN_ME', value: 'run-value-83d1' });
+    const ran = await runCli(
+      ['run', '--app', 'web', '--env', 'dev', '--only', 'RUN_ME', '--', 'node', '-e', ''],
+      {
+        env: { PATH: process.env.PATH, DUCTAPE_URL: server.url, ...envOf(server.owner) },
+      },
+    );
+    assert.equal(ran.code, 0, ran.stderr);
+    const page = await owner.audit.list({ key: 'RUN_ME', action: 'secret.export' });
+    assert.equal(page.entries.length, 1);
+    assert.equal(page.entries[0]?.user_agent, 'ductape-cli/0.1.0 run');
   });
 
   test('bad filters are 400s naming the field', async () => {

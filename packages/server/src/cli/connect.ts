@@ -83,8 +83,24 @@ function urlFor(urlOption: string | undefined, fileUrl: string | undefined, sour
   return DEFAULT_URL;
 }
 
+/**
+ * Names the command line and its command (`ductape-cli/0.1.0 run`) in every request's
+ * User-Agent, so the audit log tells `ductape run` from other readers.
+ */
+function identified(options: ClientOptions): ClientOptions {
+  const agent = `ductape-cli/0.1.0${process.argv[2] ? ` ${process.argv[2]}` : ''}`;
+  const wrapped: typeof fetch = (input, init = {}) =>
+    // The global fetch is looked up only when used: `run` passes its own and never loads undici.
+    (options.fetch ?? globalThis.fetch)(input, {
+      ...init,
+      headers: { ...(init.headers as Record<string, string> | undefined), 'user-agent': agent },
+    });
+  return { ...options, fetch: wrapped };
+}
+
 /** Resolves credentials and URL as described at the top, and builds an SDK client. */
-export function connect(urlOption: string | undefined, options: ClientOptions = {}): Connection {
+export function connect(urlOption: string | undefined, clientOptions: ClientOptions = {}): Connection {
+  const options = identified(clientOptions);
   const token = env('DUCTAPE_TOKEN');
   if (token !== undefined) {
     const url = urlFor(urlOption, undefined, 'DUCTAPE_TOKEN');
