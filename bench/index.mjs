@@ -42,6 +42,12 @@ const SETTINGS = {
 };
 SETTINGS.bigPg = setting('BENCH_BIG_PG', SETTINGS.big, 1000, 10_000_000);
 
+/** `BENCH_ONLY=fetch,create`: only these scenario ids (fetchBig and run included), for quick checks. */
+const ONLY = process.env.BENCH_ONLY?.split(',')
+  .map((id) => id.trim())
+  .filter(Boolean);
+const wanted = (id) => !ONLY || ONLY.includes(id);
+
 const SERVER = 'packages/server/dist/main.js';
 const DATABASE_URL = process.env.DATABASE_URL?.trim() || undefined;
 const log = (message) => process.stderr.write(`[bench] ${message}\n`);
@@ -178,7 +184,7 @@ async function runBackend(backend, results) {
   const seeds = Object.fromEntries(seeded.map((s) => [s.name, s]));
   let server = await startProcess(SERVER, { env, readyPath: '/readyz' });
   try {
-    for (const scenario of baseScenarios()) {
+    for (const scenario of baseScenarios().filter((s) => wanted(s.id))) {
       try {
         out.scenarios[scenario.id] = await measure(server, scenario, seeds[scenario.seed]);
       } catch (error) {
@@ -187,7 +193,7 @@ async function runBackend(backend, results) {
         results.failures.push({ backend, scenario: scenario.id, error: error.message });
       }
     }
-    if (backend === 'sqlite') {
+    if (backend === 'sqlite' && wanted('run')) {
       log('ductape run overhead');
       results.cli = await measureRunOverhead({ url: server.url, creds: seeds.main });
     }
@@ -195,6 +201,7 @@ async function runBackend(backend, results) {
     await server.stop();
   }
   await releaseStore(env);
+  if (!wanted('fetchBig')) return;
 
   // Fetch at size: a fresh store holding one big workspace.
   const big = backend === 'postgres' ? SETTINGS.bigPg : SETTINGS.big;

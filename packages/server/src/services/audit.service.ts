@@ -107,7 +107,43 @@ export interface AuditDeps {
 
 export type AuditService = ReturnType<typeof createAuditService>;
 
+interface Queued {
+  events: AuditEvent[];
+  waiters: { resolve: () => void; reject: (error: unknown) => void }[];
+}
+
 export function createAuditService({ store, sealer, warn }: AuditDeps) {
+  /**
+   * Entries written on their own (reads, sign-ins) are gathered per workspace for one turn of
+   * the event loop and appended in one transaction: under load, one chain lock and one commit
+   * serve many requests. Each caller still waits until its entry is committed.
+   */
+  let queued = new Map<string, Queued>();
+
+  function flush(): void {
+    const batches = queued;
+    queued = new Map();
+    for (const [workspaceId, batch] of batches) {
+      store.appendAudit({ workspaceId, events: batch.events, sealer }).then(
+        () => batch.waiters.forEach((w) => w.resolve()),
+        (error: unknown) => batch.waiters.forEach((w) => w.reject(error)),
+      );
+    }
+  }
+
+  function enqueue(append: AuditAppend): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (queued.size === 0) setImmediate(flush);
+      let batch = queued.get(append.workspaceId);
+      if (!batch) {
+        batch = { events: [], waiters: [] };
+        queued.set(append.workspaceId, batch);
+      }
+      batch.events.push(...append.events);
+      batch.waiters.push({ resolve, reject });
+    });
+  }
+
   function event(actor: AuditActor, action: AuditAction, fields: AuditFields): AuditEvent {
     return {
       at: Date.now(),
@@ -140,9 +176,9 @@ export function createAuditService({ store, sealer, warn }: AuditDeps) {
       return audit.entries(principal.workspaceId, principal, action, [fields]);
     },
 
-    /** Appends now, in a transaction of its own; throws when it cannot. */
+    /** Appends in a transaction of its own (shared with others queued meanwhile); throws when it cannot. */
     async write(append: AuditAppend): Promise<void> {
-      if (append.events.length > 0) await store.appendAudit(append);
+      if (append.events.length > 0) await enqueue(append);
     },
 
     /** Records a refusal; a failure to record it is logged, and the refusal still stands. */
@@ -156,7 +192,7 @@ export function createAuditService({ store, sealer, warn }: AuditDeps) {
       const outcome = outcomeOf(error);
       if (!outcome) return;
       try {
-        await store.appendAudit(audit.entries(workspaceId, actor, action, [{ ...fields, ...outcome }]));
+        await enqueue(audit.entries(workspaceId, actor, action, [{ ...fields, ...outcome }]));
       } catch (writeError) {
         warn?.(
           { action, code: outcome.code, error: (writeError as Error).message },

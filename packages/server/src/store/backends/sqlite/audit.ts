@@ -1,7 +1,7 @@
 /**
- * The audit chain on SQLite. Appends run inside the caller's IMMEDIATE transaction: SQLite
- * has one writer at a time (across processes too), so reading the head and appending after
- * it cannot interleave with another append.
+ * The audit chain on SQLite. Appends run inside the caller's write transaction (see
+ * write-queue.ts): SQLite has one writer at a time, across processes too, so reading the
+ * head and appending after it cannot interleave with another append.
  */
 import type Database from 'better-sqlite3';
 import {
@@ -42,11 +42,6 @@ export class SqliteAudit {
     const { records, head } = chainEvents(append, current);
     for (const record of records) this.stmt.insert.run(...auditValues(record));
     this.stmt.putHead.run(head.workspaceId, head.seq, head.mac, head.headMac);
-  }
-
-  /** Appends in a transaction of its own. */
-  append(append: AuditAppend): void {
-    this.db.transaction(() => this.appendSync(append)).immediate();
   }
 
   list(workspaceId: string, filter: AuditFilter): AuditRecord[] {

@@ -1,7 +1,9 @@
 /**
  * The embedded store: one SQLite file in the data dir, through better-sqlite3.
  *
- * WAL journal with synchronous=FULL: a commit is on disk before the request is answered.
+ * WAL journal; every write goes through the write queue (write-queue.ts), which commits
+ * concurrent writes together and fsyncs the WAL off the event loop: a write is on disk
+ * before it is acknowledged, as with synchronous=FULL, without stalling other requests.
  * Statements are prepared once. Calls are synchronous underneath; the async signatures are
  * the Store interface's, shared with the PostgreSQL backend.
  */
@@ -11,6 +13,7 @@ import { join } from 'node:path';
 import type { WrappedDataKey } from '../../../crypto/keyring.js';
 import { SqliteAudit } from './audit.js';
 import { migrateSqlite } from './migrate.js';
+import { WriteQueue } from './write-queue.js';
 import {
   DuplicateKeyError,
   type AuditAppend,
@@ -70,6 +73,7 @@ export class SqliteStore implements Store {
   private readonly stmt;
   private readonly updateStatements = new Map<string, Database.Statement>();
   private readonly audit: SqliteAudit;
+  private readonly writes: WriteQueue;
 
   private readonly versionsToKeep: number;
 
@@ -98,6 +102,10 @@ export class SqliteStore implements Store {
     }
     const db = this.db;
     this.audit = new SqliteAudit(db);
+    // Migrations ran with synchronous=FULL; from here on the write queue does the fsyncs.
+    const wal = db.pragma('journal_mode', { simple: true }) === 'wal';
+    if (wal) db.pragma('synchronous = NORMAL');
+    this.writes = new WriteQueue(db, wal ? `${this.file}-wal` : undefined);
     this.stmt = {
       ping: db.prepare('SELECT 1'),
       getServerKey: db.prepare('SELECT name, kek_id, wrapped FROM server_keys WHERE name = ?'),
@@ -154,7 +162,9 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    await this.writes.close();
+    this.db.close();
   }
 
   async ping(): Promise<void> {
@@ -168,7 +178,7 @@ export class SqliteStore implements Store {
   }
 
   async putServerKeyOnce(row: ServerKeyRow): Promise<ServerKeyRow> {
-    this.stmt.insertServerKey.run(row.name, row.kekId, row.wrapped);
+    await this.writes.run(() => this.stmt.insertServerKey.run(row.name, row.kekId, row.wrapped));
     return (await this.getServerKey(row.name)) as ServerKeyRow;
   }
 
@@ -178,20 +188,18 @@ export class SqliteStore implements Store {
     owner: UserRow,
     audit?: AuditAppend,
   ): Promise<void> {
-    this.db
-      .transaction(() => {
-        this.stmt.insertWorkspace.run(workspace.id, workspace.name, workspace.createdAt);
-        this.stmt.insertWorkspaceKey.run(
-          workspace.id,
-          dataKey.version,
-          dataKey.kekId,
-          dataKey.wrapped,
-          workspace.createdAt,
-        );
-        this.insertUserSync(owner);
-        if (audit) this.audit.appendSync(audit);
-      })
-      .immediate();
+    await this.writes.run(() => {
+      this.stmt.insertWorkspace.run(workspace.id, workspace.name, workspace.createdAt);
+      this.stmt.insertWorkspaceKey.run(
+        workspace.id,
+        dataKey.version,
+        dataKey.kekId,
+        dataKey.wrapped,
+        workspace.createdAt,
+      );
+      this.insertUserSync(owner);
+      if (audit) this.audit.appendSync(audit);
+    });
   }
 
   async getWorkspace(id: string): Promise<WorkspaceRow | undefined> {
@@ -209,12 +217,10 @@ export class SqliteStore implements Store {
   }
 
   async insertUser(user: UserRow, audit?: AuditAppend): Promise<void> {
-    this.db
-      .transaction(() => {
-        this.insertUserSync(user);
-        if (audit) this.audit.appendSync(audit);
-      })
-      .immediate();
+    await this.writes.run(() => {
+      this.insertUserSync(user);
+      if (audit) this.audit.appendSync(audit);
+    });
   }
 
   private insertUserSync(u: UserRow): void {
@@ -236,38 +242,32 @@ export class SqliteStore implements Store {
     requested: UserChanges,
     audit?: AuditAppend,
   ): Promise<UserRow | undefined | 'last-owner'> {
-    return this.db
-      .transaction(() => {
-        const record = this.stmt.getUser.get(id) as UserRecord | undefined;
-        if (!record || record.workspace_id !== workspaceId) return undefined;
-        const user = toUserRow(record);
-        const changes = userChangesToWrite(user, requested);
-        if (leavesOwners(user, changes)) {
-          const { n } = this.stmt.countOwners.get(workspaceId) as { n: number };
-          if (n <= 1) return 'last-owner' as const;
-        }
-        const fields = (Object.keys(changes) as (keyof UserChanges)[]).filter(
-          (f) => changes[f] !== undefined,
-        );
-        if (fields.length > 0) {
-          const sets = fields.map((f) => `${USER_CHANGE_COLUMNS[f]} = ?`).join(', ');
-          this.db.prepare(`UPDATE users SET ${sets} WHERE id = ?`).run(...fields.map((f) => changes[f]), id);
-        }
-        if (audit) this.audit.appendSync(audit);
-        return { ...user, ...changes };
-      })
-      .immediate();
+    return this.writes.run(() => {
+      const record = this.stmt.getUser.get(id) as UserRecord | undefined;
+      if (!record || record.workspace_id !== workspaceId) return undefined;
+      const user = toUserRow(record);
+      const changes = userChangesToWrite(user, requested);
+      if (leavesOwners(user, changes)) {
+        const { n } = this.stmt.countOwners.get(workspaceId) as { n: number };
+        if (n <= 1) return 'last-owner' as const;
+      }
+      const fields = (Object.keys(changes) as (keyof UserChanges)[]).filter((f) => changes[f] !== undefined);
+      if (fields.length > 0) {
+        const sets = fields.map((f) => `${USER_CHANGE_COLUMNS[f]} = ?`).join(', ');
+        this.db.prepare(`UPDATE users SET ${sets} WHERE id = ?`).run(...fields.map((f) => changes[f]), id);
+      }
+      if (audit) this.audit.appendSync(audit);
+      return { ...user, ...changes };
+    });
   }
 
   async insertSecret(s: SecretRow, actor: string, audit?: AuditAppend): Promise<void> {
     try {
-      this.db
-        .transaction(() => {
-          this.insertSecretRow(s);
-          this.stmt.insertVersion.run(s.id, s.version, s.sealed, s.updatedAt, actor);
-          if (audit) this.audit.appendSync(audit);
-        })
-        .immediate();
+      await this.writes.run(() => {
+        this.insertSecretRow(s);
+        this.stmt.insertVersion.run(s.id, s.version, s.sealed, s.updatedAt, actor);
+        if (audit) this.audit.appendSync(audit);
+      });
     } catch (error) {
       if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new DuplicateKeyError();
       throw error;
@@ -328,23 +328,15 @@ export class SqliteStore implements Store {
       const changes = await compute(current);
       if (changes === null) return current;
       const row = applyChanges(current, changes);
-      const written = this.db
-        .transaction(() => {
-          if (!this.updateIfVersion(workspaceId, current.id, current.version, changes)) return false;
-          if (changes.sealed !== undefined && changes.version !== undefined) {
-            this.stmt.insertVersion.run(
-              current.id,
-              changes.version,
-              changes.sealed,
-              changes.updatedAt,
-              actor,
-            );
-            this.stmt.pruneVersions.run(current.id, changes.version - this.versionsToKeep);
-          }
-          if (audit) this.audit.appendSync(audit(row));
-          return true;
-        })
-        .immediate();
+      const written = await this.writes.run(() => {
+        if (!this.updateIfVersion(workspaceId, current.id, current.version, changes)) return false;
+        if (changes.sealed !== undefined && changes.version !== undefined) {
+          this.stmt.insertVersion.run(current.id, changes.version, changes.sealed, changes.updatedAt, actor);
+          this.stmt.pruneVersions.run(current.id, changes.version - this.versionsToKeep);
+        }
+        if (audit) this.audit.appendSync(audit(row));
+        return true;
+      });
       if (written) return row;
     }
     throw new Error('modifySecret: the row kept changing under 1000 attempts');
@@ -382,12 +374,10 @@ export class SqliteStore implements Store {
   }
 
   async insertServiceToken(row: ServiceTokenRow, audit?: AuditAppend): Promise<void> {
-    this.db
-      .transaction(() => {
-        this.stmt.insertServiceToken.run(...serviceTokenValues(row));
-        if (audit) this.audit.appendSync(audit);
-      })
-      .immediate();
+    await this.writes.run(() => {
+      this.stmt.insertServiceToken.run(...serviceTokenValues(row));
+      if (audit) this.audit.appendSync(audit);
+    });
   }
 
   async getServiceToken(id: string): Promise<ServiceTokenRow | undefined> {
@@ -405,13 +395,11 @@ export class SqliteStore implements Store {
     revokedAt: number,
     audit?: AuditAppend,
   ): Promise<boolean> {
-    return this.db
-      .transaction(() => {
-        const found = this.stmt.revokeServiceToken.run(revokedAt, workspaceId, id).changes === 1;
-        if (found && audit) this.audit.appendSync(audit);
-        return found;
-      })
-      .immediate();
+    return this.writes.run(() => {
+      const found = this.stmt.revokeServiceToken.run(revokedAt, workspaceId, id).changes === 1;
+      if (found && audit) this.audit.appendSync(audit);
+      return found;
+    });
   }
 
   async listVersions(workspaceId: string, key: string): Promise<SecretVersionMeta[] | undefined> {
@@ -433,17 +421,15 @@ export class SqliteStore implements Store {
   }
 
   async deleteSecret(workspaceId: string, key: string, audit?: AuditAppend): Promise<boolean> {
-    return this.db
-      .transaction(() => {
-        const found = this.stmt.deleteSecret.run(workspaceId, key).changes === 1;
-        if (found && audit) this.audit.appendSync(audit);
-        return found;
-      })
-      .immediate();
+    return this.writes.run(() => {
+      const found = this.stmt.deleteSecret.run(workspaceId, key).changes === 1;
+      if (found && audit) this.audit.appendSync(audit);
+      return found;
+    });
   }
 
   async appendAudit(append: AuditAppend): Promise<void> {
-    this.audit.append(append);
+    await this.writes.run(() => this.audit.appendSync(append));
   }
 
   async listAudit(workspaceId: string, filter: AuditFilter): Promise<AuditRecord[]> {
