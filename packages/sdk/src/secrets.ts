@@ -123,8 +123,9 @@ export class SecretsClient {
   }
 
   /**
-   * Changes a secret's value and/or metadata. Fields left out keep their current value;
-   * a new value is re-encrypted and starts a new version. Needs the developer role. With
+   * Changes a secret's value and/or metadata. Fields left out keep their current value.
+   * Every update starts a new version (a metadata-only one carries the value over). Needs
+   * the developer role. With
    * `{ if_version }` it is a check-and-set: it fails with 409 `VERSION_CONFLICT` when
    * someone changed the secret since you read that version, so no edit is lost silently.
    *

@@ -39,7 +39,7 @@ export interface Secret {
   status: SecretStatus;
   /** ISO 8601, or null when the secret is not revoked. */
   revoked_at: string | null;
-  /** The value's version: 1 at creation, one more at every value change. */
+  /** The secret's version: 1 at creation, one more at every update or rollback (not revoke/restore). */
   version: number;
   /** ISO 8601. */
   createdAt: string;

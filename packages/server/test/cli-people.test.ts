@@ -457,7 +457,7 @@ describeEachBackend('the people commands', (backend) => {
       assert.equal(meta.code, 0, meta.stderr);
       let secret = await sdk().secrets.fetch('UPDATED');
       assert.equal(secret.value, 'v1');
-      assert.equal(secret.version, 1);
+      assert.equal(secret.version, 2, 'every update is a version, metadata-only ones too');
       assert.equal(secret.description, 'second');
       assert.deepEqual(secret.scope, []);
       const ninetyDays = 90 * 86_400;
@@ -468,7 +468,7 @@ describeEachBackend('the people commands', (backend) => {
         input: 'v2\n',
       });
       assert.equal(value.code, 0, value.stderr);
-      assert.equal((JSON.parse(value.stdout) as Secret).version, 2);
+      assert.equal((JSON.parse(value.stdout) as Secret).version, 3);
       assert.equal((await sdk().secrets.fetch('UPDATED')).value, 'v2');
 
       const cleared = await cli(['secrets', 'update', 'UPDATED', '--clear-description', '--no-expiry'], {

@@ -178,7 +178,11 @@ describeEachBackend('the product document, example by example', (backend) => {
     assert.deepEqual(updated.envs, ['dev', 'staging', 'prd']);
     assert.equal(updated.description, before.description);
     assert.equal(updated.expires_at, before.expires_at);
-    assert.equal(updated.version, before.version, 'a metadata change is not a new value version');
+    assert.equal(
+      updated.version,
+      before.version + 1,
+      'a metadata change is a new version too (for check-and-set)',
+    );
     assert.ok(Date.parse(updated.updatedAt) > Date.parse(before.updatedAt));
     const after = await sdk.secrets.fetch('STRIPE_API_KEY');
     assert.equal(after.value, 'sk_live_51NEW_KEY...');

@@ -65,8 +65,14 @@ describeEachBackend('check-and-set updates', (backend) => {
     assert.equal((await owner.secrets.versions(key)).length, 2, 'no version was recorded');
 
     const described = await owner.secrets.update(key, { description: 'after' }, { if_version: 2 });
-    assert.equal(described.version, 2, 'a metadata change keeps the version');
+    assert.equal(
+      described.version,
+      3,
+      'a metadata change is a new version, so a stale edit of either kind conflicts',
+    );
     assert.equal(described.description, 'after');
+    assert.equal((await owner.secrets.fetch(key)).value, 'cas-2', 'the value is carried over');
+    await expectError(owner.secrets.update(key, { scope: ['web'] }, { if_version: 2 }), conflict(key, 3, 2));
   });
 
   it('a rollback moves the version on, so an edit from before it conflicts', async () => {

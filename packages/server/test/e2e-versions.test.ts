@@ -1,6 +1,6 @@
 /**
- * Secret versions over a real port: the history a value change leaves (and a metadata change
- * does not), reading old versions, rollback, who may see what, revocation, deletion and other
+ * Secret versions over a real port: the history every change leaves (a metadata-only change
+ * carries the value over), reading old versions, rollback, who may see what, revocation, deletion and other
  * workspaces. Pruning and storage are in e2e-versions-prune.test.ts; check-and-set and its
  * races in e2e-versions-cas.test.ts.
  */
@@ -38,27 +38,28 @@ describeEachBackend('secret versions', (backend) => {
   });
   after(() => server.stop());
 
-  it('records one version per value change, newest first, with its writer and time', async () => {
+  it('records one version per change, newest first, with its writer and time', async () => {
     const key = `HISTORY_${tag()}`;
     const values = [1, 2, 3, 4].map((n) => `history-value-${n}-${tag()}`);
     const started = Date.now();
     const created = await owner.secrets.create({ key, value: values[0] as string });
     assert.equal(created.version, 1);
     assert.equal((await developer.secrets.update(key, { value: values[1] as string })).version, 2);
-    // Metadata-only changes keep the version and add nothing to the history.
-    const described = await owner.secrets.update(key, { description: 'no new version' });
-    assert.equal(described.version, 2);
-    assert.equal((await owner.secrets.update(key, { value: values[2] as string })).version, 3);
+    // A metadata-only change is a version too, holding the value it found.
+    const described = await owner.secrets.update(key, { description: 'a new version' });
+    assert.equal(described.version, 3);
+    assert.equal((await owner.secrets.fetch(key, { version: 3 })).value, values[1]);
+    assert.equal((await owner.secrets.update(key, { value: values[2] as string })).version, 4);
     const scoped = await developer.secrets.update(key, { scope: ['web'], envs: ['dev'], expires_at: null });
-    assert.equal(scoped.version, 3);
+    assert.equal(scoped.version, 5);
     const both = await developer.secrets.update(key, { value: values[3] as string, description: 'both' });
-    assert.equal(both.version, 4);
+    assert.equal(both.version, 6);
     const finished = Date.now();
 
     const history = await owner.secrets.versions(key);
     assert.deepEqual(
       history.map((v) => v.version),
-      [4, 3, 2, 1],
+      [6, 5, 4, 3, 2, 1],
     );
     for (const v of history) {
       assert.deepEqual(Object.keys(v).sort(), ['actor', 'createdAt', 'version'], 'metadata only');
@@ -67,6 +68,8 @@ describeEachBackend('secret versions', (backend) => {
       history.map((v) => v.actor),
       [
         developerCredentials.user_id,
+        developerCredentials.user_id,
+        server.owner.user_id,
         server.owner.user_id,
         developerCredentials.user_id,
         server.owner.user_id,
@@ -81,11 +84,11 @@ describeEachBackend('secret versions', (backend) => {
     assert.equal(times[0], created.createdAt, 'version 1 was written when the secret was created');
 
     // The current version shows everywhere a secret does.
-    assert.equal((await owner.secrets.fetch(key)).version, 4);
-    assert.equal((await owner.secrets.list()).find((s) => s.key === key)?.version, 4);
+    assert.equal((await owner.secrets.fetch(key)).version, 6);
+    assert.equal((await owner.secrets.list()).find((s) => s.key === key)?.version, 6);
     const token = await accessToken(server.url, server.owner);
     const meta = await rawRequest(server.url, 'GET', `/v1/secrets/${key}/metadata`, { token });
-    assert.equal((meta.json as { version: number }).version, 4);
+    assert.equal((meta.json as { version: number }).version, 6);
 
     const raw = await rawRequest(server.url, 'GET', `/v1/secrets/${key}/versions`, { token });
     assert.equal(raw.status, 200);

@@ -105,7 +105,7 @@ export function createSecretsService({ store, keyring, audit, maxSecretsPerWorks
     principal: Principal,
     key: string,
     action: 'secret.update' | 'secret.rollback' | 'secret.revoke' | 'secret.restore',
-    compute: (current: SecretMeta, now: number) => Promise<SecretChanges | null>,
+    compute: (current: SecretRow, now: number) => Promise<SecretChanges | null>,
     detail: Record<string, string | number | boolean> = {},
   ): Promise<SecretMeta> {
     let unchanged = false;
@@ -244,13 +244,15 @@ export function createSecretsService({ store, keyring, audit, maxSecretsPerWorks
         if (patch.scope !== undefined) changes.scope = patch.scope;
         if (patch.envs !== undefined) changes.envs = patch.envs;
         if (patch.expires_at !== undefined) changes.expiresAt = patch.expires_at;
-        if (patch.value !== undefined) {
-          changes.version = current.version + 1;
-          changes.sealed = await keyring.seal(
-            { workspaceId: current.workspaceId, secretId: current.id, version: changes.version },
-            patch.value,
-          );
-        }
+        // Every update is a new version, metadata-only ones too (the value carried over,
+        // sealed anew for its new version): so a check-and-set also catches a concurrent
+        // description or scope change, and no edit is ever lost silently.
+        const value = patch.value ?? (await openSecret(keyring, current));
+        changes.version = current.version + 1;
+        changes.sealed = await keyring.seal(
+          { workspaceId: current.workspaceId, secretId: current.id, version: changes.version },
+          value,
+        );
         return changes;
       },
       fields,

@@ -95,9 +95,11 @@ export function userValues(u: UserRow): unknown[] {
 }
 
 /** The row after `changes`, as metadata (a new sealed value is not part of it). */
-export function applyChanges(current: SecretMeta, changes: SecretChanges): SecretMeta {
+/** The row after `changes`, as metadata: a sealed value never rides along. */
+export function applyChanges(current: SecretMeta & { sealed?: Buffer }, changes: SecretChanges): SecretMeta {
+  const { sealed: _was, ...meta } = current;
   const { sealed: _sealed, ...rest } = changes;
-  return { ...current, ...rest };
+  return { ...meta, ...rest };
 }
 
 export const SERVICE_TOKEN_COLUMNS =

@@ -265,7 +265,7 @@ export interface Store extends WrappedKeySource {
   modifySecret(
     workspaceId: string,
     key: string,
-    compute: (current: SecretMeta) => Promise<SecretChanges | null>,
+    compute: (current: SecretRow) => Promise<SecretChanges | null>,
     actor: string,
     audit?: (written: SecretMeta) => AuditAppend,
   ): Promise<SecretMeta | undefined>;

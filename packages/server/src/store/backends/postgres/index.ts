@@ -382,20 +382,20 @@ export class PostgresStore implements Store {
   async modifySecret(
     workspaceId: string,
     key: string,
-    compute: (current: SecretMeta) => Promise<SecretChanges | null>,
+    compute: (current: SecretRow) => Promise<SecretChanges | null>,
     actor: string,
     auditOf?: (written: SecretMeta) => AuditAppend,
   ): Promise<SecretMeta | undefined> {
     return this.transaction(async (client) => {
       const { rows } = await client.query<SecretRecord>(
-        `SELECT ${META_COLUMNS} FROM secrets WHERE workspace_id = $1 AND key = $2 FOR UPDATE`,
+        `SELECT ${META_COLUMNS}, sealed FROM secrets WHERE workspace_id = $1 AND key = $2 FOR UPDATE`,
         [workspaceId, key],
       );
       const record = rows[0];
       if (!record) return undefined;
-      const current = toMeta(record);
+      const current = { ...toMeta(record), sealed: record.sealed as Buffer };
       const changes = await compute(current);
-      if (changes === null) return current;
+      if (changes === null) return applyChanges(current, { updatedAt: current.updatedAt });
       const fields = changedFields(changes);
       const sets = fields.map((f, i) => `${CHANGE_COLUMNS[f]} = $${i + 1}`).join(', ');
       await client.query(`UPDATE secrets SET ${sets} WHERE id = $${fields.length + 1}`, [

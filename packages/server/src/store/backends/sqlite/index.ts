@@ -318,15 +318,15 @@ export class SqliteStore implements Store {
   async modifySecret(
     workspaceId: string,
     key: string,
-    compute: (current: SecretMeta) => Promise<SecretChanges | null>,
+    compute: (current: SecretRow) => Promise<SecretChanges | null>,
     actor: string,
     audit?: (written: SecretMeta) => AuditAppend,
   ): Promise<SecretMeta | undefined> {
     for (let attempt = 0; attempt < 1000; attempt++) {
-      const current = await this.getSecretMeta(workspaceId, key);
+      const current = await this.getSecret(workspaceId, key);
       if (!current) return undefined;
       const changes = await compute(current);
-      if (changes === null) return current;
+      if (changes === null) return applyChanges(current, { updatedAt: current.updatedAt });
       const row = applyChanges(current, changes);
       const written = await this.writes.run(() => {
         if (!this.updateIfVersion(workspaceId, current.id, current.version, changes)) return false;
