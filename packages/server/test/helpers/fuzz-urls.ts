@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { nastyString, pct } from './fuzz-json.js';
 import { badKey, badSlug, BASE_KEYS } from './fuzz-specs.js';
 
-/** A path segment that names no existing secret: traversal, SQL, broken encoding, odd keys. */
+/** Pieces of path traversal, broken percent-encoding and SQL, joined at random. */
 const TRAVERSAL = [
   '..',
   '.',
@@ -25,6 +25,7 @@ const TRAVERSAL = [
   'etc',
 ];
 const SQLISH = ["'", '%27', '--', ';', '%20OR%201=1', 'DROP%20TABLE%20secrets', '*', '"', '%22', '=', '+'];
+/** A path segment that names no existing secret: traversal, SQL, broken encoding, odd keys. */
 export const refusedKeySegment = (keys: readonly string[] = BASE_KEYS): fc.Arbitrary<string> =>
   fc.oneof(
     fc
@@ -48,6 +49,7 @@ export const refusedKeySegment = (keys: readonly string[] = BASE_KEYS): fc.Arbit
     fc.constantFrom(...keys).map((k) => k.toUpperCase()),
   );
 
+/** A user or token id that names nothing: malformed, or well-formed and unknown. */
 export const refusedId: fc.Arbitrary<string> = fc.oneof(
   fc.stringMatching(/^[0-9a-f]{24}$/),
   fc.stringMatching(/^[0-9A-F]{24}$/).filter((s) => /[A-F]/.test(s)),
@@ -101,7 +103,14 @@ export const exportQuery: fc.Arbitrary<string> = fc
       badSlug.map((s) => `app=${pct(s)}`),
       badSlug.map((s) => `env=${pct(s)}`),
       fc
-        .tuple(fc.array(fc.constantFrom(...BASE_KEYS)), fc.oneof(badKey, fc.constant('nope_missing')))
+        .tuple(
+          fc.array(fc.constantFrom(...BASE_KEYS)),
+          // Empty entries are skipped: a bad one must have something in it, and no comma.
+          fc.oneof(
+            badKey.filter((k) => k !== '' && !k.includes(',')),
+            fc.constant('nope_missing'),
+          ),
+        )
         .map(([keys, bad]) => `only=${pct([...keys, bad].join(','))}`),
       fc.constantFrom(
         'only=',
