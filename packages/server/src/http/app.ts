@@ -9,7 +9,8 @@ import type { IdentityService, Principal } from '../services/identity.service.js
 import type { SecretsService } from '../services/secrets.service.js';
 import type { TokensService } from '../services/tokens.service.js';
 import type { UsageService } from '../services/usage.service.js';
-import { errorHandler } from './errors.js';
+import { AppError } from '../errors.js';
+import { answerClientError, errorHandler } from './errors.js';
 import { registerJsonParser } from './json-parser.js';
 import { originOf } from './origin.js';
 import { registerAuditRoutes } from './routes/audit.routes.js';
@@ -72,7 +73,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       // Node checks the two timeouts above on this tick (30 s by default, which would let
       // a 1 s limit hold for 31 s).
       connectionsCheckingInterval: Math.min(1000, Math.floor(limits.headersTimeoutMs / 4)),
+      // Node would answer a missing Host header with an empty 400: the hook below does it in our shape.
+      requireHostHeader: false,
     },
+    // Requests Node's parser cannot read (malformed request line or header, bad framing,
+    // headers over 16 KiB) are answered in our `{ code, message }` shape too.
+    clientErrorHandler: answerClientError,
     genReqId: () => randomUUID(),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -83,6 +89,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   limitConnections(app, limits);
+  // Node answers an `Expect` other than 100-continue with an empty 417. RFC 9110 allows
+  // ignoring it instead: the request then gets its usual answer, in the usual shape.
+  app.server.on('checkExpectation', (request, response) => app.server.emit('request', request, response));
   registerJsonParser(app);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
@@ -91,6 +100,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       .send({ code: 'ROUTE_NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0]}` });
   });
   app.decorateRequest('principal', null as never);
+  app.addHook('onRequest', async (request) => {
+    if (request.raw.httpVersion === '1.1' && !request.headers.host) {
+      throw new AppError('VALIDATION_ERROR', 'An HTTP/1.1 request must have a Host header');
+    }
+  });
   app.addHook('onSend', async (request, reply, payload) => {
     void reply.headers(SECURITY_HEADERS);
     void reply.header('x-request-id', request.id);

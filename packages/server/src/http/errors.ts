@@ -6,6 +6,7 @@
  */
 import type { ErrorBody, ErrorCode } from '@ductape/sdk';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { Duplex } from 'node:stream';
 import { AppError, HTTP_STATUS } from '../errors.js';
 import { StoreUnavailableError } from '../store/types.js';
 import { LIMITS } from './schemas.js';
@@ -66,4 +67,28 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
     void reply.header('retry-after', '1');
   }
   void reply.code(status).send(body);
+}
+
+/**
+ * Answers, on the raw socket, a request Node's HTTP parser refused before Fastify saw it: a
+ * 431 for a request line and headers over Node's 16 KiB, a 400 for anything else it could
+ * not read. The parser's own message is not repeated (it can quote the bytes sent). Timeouts
+ * are answered earlier, by the listener in app.ts, which leaves the socket destroyed.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const body: ErrorBody = tooLarge
+    ? { code: 'PAYLOAD_TOO_LARGE', message: 'The request line and headers are too large (16 KiB at most)' }
+    : { code: 'VALIDATION_ERROR', message: 'The request could not be read: it is not well-formed HTTP/1.1' };
+  const text = JSON.stringify(body);
+  // As Node itself does: never write into a response already on its way (pipelined requests).
+  const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    socket.write(
+      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+        `Connection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+    );
+  }
+  socket.destroy();
 }

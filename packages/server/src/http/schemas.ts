@@ -30,10 +30,15 @@ const value = z
     error: `must be at most ${LIMITS.valueBytes} bytes (64 KiB) of UTF-8`,
   });
 
+/** PostgreSQL text cannot hold U+0000: refused wherever text is stored or looked up, on every backend. */
+const noNul = (v: string): boolean => !v.includes('\u0000');
+const NO_NUL = { error: 'must not contain the NUL character (U+0000)' };
+
 const description = z
   .string({ error: 'must be a string or null' })
   .max(LIMITS.descriptionLength, { error: `must be at most ${LIMITS.descriptionLength} characters` })
   .refine((v) => v.isWellFormed(), { error: 'must be valid Unicode text' })
+  .refine(noNul, NO_NUL)
   .nullable();
 
 const tokenType = z
@@ -86,7 +91,8 @@ const id = (name: string) =>
   z
     .string({ error: `must be a string` })
     .min(1, { error: `is required` })
-    .max(64, { error: `is not a valid ${name}` });
+    .max(64, { error: `is not a valid ${name}` })
+    .refine(noNul, { error: `is not a valid ${name}` });
 
 export const tokenBody = z.strictObject({
   workspace_id: id('workspace id'),
@@ -189,6 +195,7 @@ export const createTokenBody = z
       .max(200, { error: 'must be at most 200 characters' })
       // As for secrets: an unpaired surrogate would be stored altered, differently per backend.
       .refine((v) => v.isWellFormed(), { error: 'must be valid Unicode text' })
+      .refine(noNul, NO_NUL)
       .nullable()
       .optional(),
   })
