@@ -219,35 +219,26 @@ describe('fuzzing the HTTP wire [sqlite]', () => {
     process.stderr.write(`[fuzz wire] ${sent} raw requests in ${Date.now() - started} ms\n`);
   });
 
-  it(
-    'refuses an access token changed anywhere (401)',
-    {
-      todo:
-        'known bug, src/crypto/access-token.ts: the MAC is decoded with Buffer.from(..., "base64url"), which ' +
-        "skips '.' and ignores the spare low bits of the 43rd character, so a token with a '.' put into its " +
-        'MAC, or a different last character, is still accepted',
-    },
-    async () => {
-      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.';
-      // The two shapes found so far, checked every time; the property looks for others.
-      const last = alphabet.indexOf(token.at(-1) as string);
-      for (const changed of [`${token}.`, token.slice(0, -1) + (alphabet[last ^ 1] as string)]) {
+  it('refuses an access token changed anywhere (401)', async () => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.';
+    // The two shapes found so far, checked every time; the property looks for others.
+    const last = alphabet.indexOf(token.at(-1) as string);
+    for (const changed of [`${token}.`, token.slice(0, -1) + (alphabet[last ^ 1] as string)]) {
+      const answer = await rawRequest(server.url, 'GET', '/v1/me', { token: changed });
+      assert.equal(answer.status, 401, `${changed} was accepted for ${token}`);
+    }
+    await assertProperty(
+      fc.asyncProperty(fc.nat(), fc.constantFrom(...alphabet), fc.boolean(), async (at, c, insert) => {
+        const i = 4 + (at % (token.length - 4));
+        const changed = insert
+          ? token.slice(0, i) + c + token.slice(i)
+          : token.slice(0, i) + (token[i] === c ? (c === 'A' ? 'B' : 'A') : c) + token.slice(i + 1);
         const answer = await rawRequest(server.url, 'GET', '/v1/me', { token: changed });
         assert.equal(answer.status, 401, `${changed} was accepted for ${token}`);
-      }
-      await assertProperty(
-        fc.asyncProperty(fc.nat(), fc.constantFrom(...alphabet), fc.boolean(), async (at, c, insert) => {
-          const i = 4 + (at % (token.length - 4));
-          const changed = insert
-            ? token.slice(0, i) + c + token.slice(i)
-            : token.slice(0, i) + (token[i] === c ? (c === 'A' ? 'B' : 'A') : c) + token.slice(i + 1);
-          const answer = await rawRequest(server.url, 'GET', '/v1/me', { token: changed });
-          assert.equal(answer.status, 401, `${changed} was accepted for ${token}`);
-        }),
-        { numRuns: 200, seed: SEED },
-      );
-    },
-  );
+      }),
+      { numRuns: 200, seed: SEED },
+    );
+  });
 
   it('answers a CONNECT by closing the connection, without a word', async () => {
     const answer = await exchange(server.url, request('CONNECT example.com:443 HTTP/1.1'));

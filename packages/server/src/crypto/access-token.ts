@@ -39,8 +39,10 @@ export function verifyAccessToken(key: KeyObject, token: string, nowSeconds: num
   const dot = token.indexOf('.', PREFIX.length);
   if (dot < 0 || token.length > 2048) return { ok: false, reason: 'invalid' };
   const payload = token.slice(PREFIX.length, dot);
-  const presented = Buffer.from(token.slice(dot + 1), 'base64url');
-  const expected = mac(key, payload);
+  // Compared as text, not decoded: base64url decoding skips stray characters and ignores the
+  // spare bits of the last one, which would let altered spellings of a token through.
+  const presented = Buffer.from(token.slice(dot + 1), 'utf8');
+  const expected = Buffer.from(mac(key, payload).toString('base64url'), 'utf8');
   if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
     return { ok: false, reason: 'invalid' };
   }

@@ -103,6 +103,7 @@ export const ROUTES: readonly RouteFuzz[] = [
   { method: 'PATCH', route: '/v1/users/:id', auth: true, param: userParam, body: () => specs.role },
   { method: 'DELETE', route: '/v1/users/:id', auth: true, param: userParam, body: none },
   { method: 'POST', route: '/v1/users/:id/rotate-key', auth: true, param: userParam, body: none },
+  { method: 'GET', route: '/v1/audit', auth: true, query: urls.auditQuery },
 ];
 
 /** Header values Node's client will send (no CR, LF or NUL; bytes up to 0xFF). */

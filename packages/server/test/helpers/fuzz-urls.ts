@@ -145,3 +145,34 @@ export const junkQuery: fc.Arbitrary<string> = fc
     { maxLength: 4 },
   )
   .map((parts) => parts.join('&'));
+
+/** `GET /v1/audit` queries with at least one refused part. */
+export const auditQuery: fc.Arbitrary<string> = fc
+  .array(
+    fc.oneof(
+      fc
+        .oneof(nastyString, fc.constantFrom('yesterday', '2026-13-45', '', '1e400'))
+        .filter((v) => Number.isNaN(Date.parse(v)) || v.length > 40)
+        .chain((v) => fc.constantFrom(`since=${pct(v)}`, `until=${pct(v)}`)),
+      fc
+        .oneof(nastyString, fc.constantFrom('0', '1001', '-1', '1.5', 'NaN', '1e3x'))
+        .filter((v) => {
+          const n = Number(v);
+          return !(v.trim() !== '' && Number.isInteger(n) && n >= 1 && n <= 1000);
+        })
+        .map((v) => `limit=${pct(v)}`),
+      fc
+        .oneof(nastyString, fc.constantFrom('0', '-1', 'abc', '1234567890123456', '1.0'))
+        .filter((v) => !/^[1-9][0-9]{0,14}$/.test(v))
+        .map((v) => `cursor=${pct(v)}`),
+      fc
+        .oneof(nastyString, fc.constantFrom('secret.steal', 'SECRET.READ', 'audit'))
+        .filter((v) => !/^(auth|workspace|secret|user|token|key|audit)\.[a-z_]+$/.test(v))
+        .map((v) => `action=${pct(v)}`),
+      badKey.filter((k) => k !== '').map((k) => `key=${pct(k)}`),
+      fc.constantFrom('limit=1&limit=2', 'since=2026-01-01&since=2026-01-02'),
+      extraQueryParam(['since', 'until', 'key', 'actor', 'action', 'limit', 'cursor']),
+    ),
+    { minLength: 1, maxLength: 3 },
+  )
+  .chain((parts) => withQueryJunk(parts));

@@ -26,7 +26,7 @@ export interface WireResponse {
   body: string;
 }
 
-/** Sends `bytes` on a fresh connection, ends our side, and collects the answer until close. */
+/** Sends `bytes` on a fresh connection and collects the answer until the connection closes. */
 export function exchange(url: string, bytes: Buffer | string, timeoutMs = 8000): Promise<WireAnswer> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
@@ -40,15 +40,25 @@ export function exchange(url: string, bytes: Buffer | string, timeoutMs = 8000):
         ),
       );
     }, timeoutMs);
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    // Our side ends once the server starts answering (or after a while for requests it waits
+    // on): Node closes a connection whose client half-closed before the answer was written, as
+    // with an answer that first waits for its audit entry's fsync. Real clients do not
+    // half-close before they have read the answer.
+    const endOurSide = setTimeout(() => socket.end(), 1500);
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      clearTimeout(endOurSide);
+      socket.end();
+    });
     // The server may close while we still write (it refused early): what it sent still counts.
     socket.on('error', () => undefined);
     socket.on('close', () => {
       clearTimeout(timer);
+      clearTimeout(endOurSide);
       const raw = Buffer.concat(chunks);
       resolve({ raw, responses: parseResponses(raw) });
     });
-    socket.on('connect', () => socket.end(bytes));
+    socket.on('connect', () => socket.write(bytes));
   });
 }
 
