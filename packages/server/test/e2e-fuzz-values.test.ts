@@ -105,7 +105,7 @@ describeEachBackend('fuzzing with well-formed hostile values', (backend) => {
           });
         },
       ),
-      runs(backend === 'sqlite' ? 40 : 20),
+      runs(backend === 'sqlite' ? 25 : 12),
     );
   });
 
@@ -135,7 +135,7 @@ describeEachBackend('fuzzing with well-formed hostile values', (backend) => {
           assert.equal(deleted.status, 200, deleted.text);
         },
       ),
-      runs(backend === 'sqlite' ? 120 : 60),
+      runs(backend === 'sqlite' ? 70 : 35),
     );
   });
 
@@ -157,7 +157,7 @@ describeEachBackend('fuzzing with well-formed hostile values', (backend) => {
         assert.equal(found?.description, description);
         assert.equal((await rawRequest(server.url, 'DELETE', `/v1/tokens/${id}`, { token })).status, 200);
       }),
-      runs(backend === 'sqlite' ? 60 : 30),
+      runs(backend === 'sqlite' ? 40 : 20),
     );
   });
 
@@ -182,7 +182,7 @@ describeEachBackend('fuzzing with well-formed hostile values', (backend) => {
         }
         assertPrototypesIntact(prototypes);
       }),
-      runs(backend === 'sqlite' ? 150 : 60),
+      runs(backend === 'sqlite' ? 100 : 40),
     );
     // And the server still behaves: a plain request gets its plain answer, with no extra field.
     const me = await rawRequest(server.url, 'GET', '/v1/me', { token });

@@ -30,7 +30,7 @@ import { accessToken, rawRequest } from './helpers/http.js';
 const SCALE = Number(process.env.DUCTAPE_FUZZ_SCALE ?? '1');
 const SEED = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED);
 /** Batches per backend: PostgreSQL gets a smaller run (its requests are slower here). */
-const RUNS: Record<BackendName, number> = { sqlite: 90, postgres: 30 };
+const RUNS: Record<BackendName, number> = { sqlite: 80, postgres: 25 };
 const BATCH = { minLength: 25, maxLength: 40 };
 
 /** Routes as Fastify lists them (`printRoutes`), without the HEAD routes it adds to each GET. */
