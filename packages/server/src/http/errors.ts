@@ -79,7 +79,7 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex):
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
   const body: ErrorBody = tooLarge
-    ? { code: 'PAYLOAD_TOO_LARGE', message: 'The request line and headers are too large (16 KiB at most)' }
+    ? { code: 'HEADERS_TOO_LARGE', message: 'The request line and headers are too large (16 KiB at most)' }
     : { code: 'VALIDATION_ERROR', message: 'The request could not be read: it is not well-formed HTTP/1.1' };
   const text = JSON.stringify(body);
   // As Node itself does: never write into a response already on its way (pipelined requests).

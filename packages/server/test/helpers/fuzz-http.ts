@@ -118,8 +118,7 @@ export function assertErrorShape(request: FuzzRequest, response: FuzzResponse): 
   assert.equal(typeof body.message, 'string', where);
   assert.ok(body.message.length > 0, where);
   assert.ok(body.field === undefined || typeof body.field === 'string', where);
-  if (response.status === 431) assert.equal(body.code, 'PAYLOAD_TOO_LARGE', where);
-  else assert.equal(response.status, HTTP_STATUS[body.code], `status does not match the code: ${where}`);
+  assert.equal(response.status, HTTP_STATUS[body.code], `status does not match the code: ${where}`);
   return body;
 }
 
