@@ -306,6 +306,7 @@ export type ErrorCode =
   | 'REQUEST_TIMEOUT'
   | 'TOO_MANY_REQUESTS'
   | 'SERVICE_UNAVAILABLE'
+  | 'INSUFFICIENT_STORAGE'
   | 'INTERNAL_ERROR';
 
 /** The JSON body of every error response. */

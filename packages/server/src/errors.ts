@@ -33,6 +33,7 @@ export const HTTP_STATUS: { readonly [C in ErrorCode]: number } = {
   SECRET_INTEGRITY_ERROR: 500,
   INTERNAL_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
+  INSUFFICIENT_STORAGE: 507,
 };
 
 /**
