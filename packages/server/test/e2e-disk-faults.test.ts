@@ -6,6 +6,7 @@
  *   disk): writes answer 503 SERVICE_UNAVAILABLE naming the disk, reads go on; after the
  *   operator repairs the file system and restarts the server, everything acknowledged is
  *   there and nothing refused.
+ * - locked by another program: a write waits out busy_timeout, then answers 503.
  * Never a 500, and the database file passes `PRAGMA integrity_check` afterwards.
  * Mounting needs root (see helpers/mounts.ts); where it is refused these suites skip, saying why.
  */
@@ -58,6 +59,13 @@ function fillUp(file: string): number {
     closeSync(fd);
   }
   return written;
+}
+
+/** Kills the server if it still runs, and waits: a mount stays busy while it lives. */
+async function killAndWait(server: ServerProcess | undefined): Promise<void> {
+  if (server === undefined) return;
+  if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
+  await server.exited;
 }
 
 /** A fresh workspace made directly in the store, as the operator command does. */
@@ -129,8 +137,8 @@ describe('a full disk (tmpfs)', { skip: TMPFS_SKIP_REASON }, () => {
     server = await startServerProcess(env);
     token = await accessToken(server.url, owner);
   });
-  after(() => {
-    killAllServers();
+  after(async () => {
+    await killAndWait(server);
     unmount(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -232,8 +240,8 @@ describe(
       server = await startServerProcess(env);
       token = await accessToken(server.url, owner);
     });
-    after(() => {
-      killAllServers();
+    after(async () => {
+      await killAndWait(server);
       unmount(dataDir);
       rmSync(work, { recursive: true, force: true });
     });
@@ -287,3 +295,46 @@ describe(
     });
   },
 );
+
+describe('the database locked by another process (SQLite)', () => {
+  const dataDir = tempDir('ductape-locked-');
+  let server: ServerProcess;
+  let token: string;
+  const api = clientOf(
+    () => server,
+    () => token,
+  );
+  after(() => {
+    killAllServers();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('a write waits out busy_timeout (5 s), then answers 503 and writes nothing; it works once the lock is gone', async () => {
+    const env = { DUCTAPE_DATA_DIR: dataDir, DUCTAPE_MASTER_KEY: randomBytes(32).toString('base64') };
+    const owner = await createOwner(env);
+    server = await startServerProcess(env);
+    token = await accessToken(server.url, owner);
+    // Another program (a backup tool, a sqlite3 shell) holds the write lock.
+    const other = new Database(join(dataDir, SQLITE_FILE));
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      const started = Date.now();
+      const body = assertErrorBody(
+        await api.create('LOCKED_OUT', 'never-stored'),
+        503,
+        'SERVICE_UNAVAILABLE',
+      );
+      assert.ok(
+        Date.now() - started >= 4500,
+        `refused after ${Date.now() - started} ms, before busy_timeout`,
+      );
+      assert.match(body.message, /unavailable right now/);
+      other.exec('ROLLBACK');
+    } finally {
+      other.close();
+    }
+    assertErrorBody(await api.fetch('LOCKED_OUT'), 404, 'SECRET_NOT_FOUND');
+    assert.equal((await api.create('AFTER_THE_LOCK', 'stored')).status, 201);
+    assert.equal((await server.stop()).code, 0);
+  });
+});
