@@ -299,6 +299,7 @@ export type ErrorCode =
   | 'SECRET_REVOKED'
   | 'SECRET_EXPIRED'
   | 'SECRET_INTEGRITY_ERROR'
+  | 'WORKSPACE_KEY_ERROR'
   | 'VERSION_CONFLICT'
   | 'VERSION_NOT_FOUND'
   | 'USER_NOT_FOUND'
@@ -307,6 +308,7 @@ export type ErrorCode =
   | 'REQUEST_TIMEOUT'
   | 'TOO_MANY_REQUESTS'
   | 'SERVICE_UNAVAILABLE'
+  | 'INSUFFICIENT_STORAGE'
   | 'INTERNAL_ERROR';
 
 /** The JSON body of every error response. */

@@ -94,5 +94,10 @@ export async function openStore(config: Config, log?: Pick<Logger, 'warn'>): Pro
     });
   }
   const { SqliteStore } = await import('./store/backends/sqlite/index.js');
-  return new SqliteStore(config.dataDir, { versionsToKeep: config.versionsToKeep });
+  try {
+    return new SqliteStore(config.dataDir, { versionsToKeep: config.versionsToKeep });
+  } catch (error) {
+    const { openError } = await import('./store/backends/sqlite/errors.js');
+    throw openError(error, config.dataDir);
+  }
 }

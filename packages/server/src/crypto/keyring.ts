@@ -4,6 +4,7 @@
  * hands it wrapped keys through `WrappedKeySource`.
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
+import { OpenError } from './aead.js';
 import {
   KEY_BYTES,
   openValue,
@@ -75,7 +76,12 @@ export class Keyring {
 
   /** Opens a sealed value; throws `OpenError` when it was altered or moved. */
   async open(binding: ValueBinding, sealed: Buffer): Promise<string> {
-    const version = sealedDataKeyVersion(sealed);
+    let version: number;
+    try {
+      version = sealedDataKeyVersion(sealed);
+    } catch {
+      throw new OpenError(); // shorter than its header, or an unknown format: altered
+    }
     let keys = await this.load(binding.workspaceId);
     if (!keys.keys.has(version)) {
       // A data key newer than our cache (rotated on another node): reload once.
@@ -83,7 +89,8 @@ export class Keyring {
       keys = await this.load(binding.workspaceId);
     }
     const dek = keys.keys.get(version);
-    if (!dek) throw new Error(`data key version ${version} of the workspace is missing`);
+    // A data key version the workspace never had: the header was altered.
+    if (!dek) throw new OpenError();
     return openValue(dek, binding, sealed);
   }
 
@@ -100,7 +107,14 @@ export class Keyring {
           `the workspace's data key was wrapped by master key ${row.kekId}, but this server has master key ${this.master.id}`,
         );
       }
-      const raw = unwrapDataKey(this.master.key, workspaceId, row.version, row.wrapped);
+      let raw: Buffer;
+      try {
+        raw = unwrapDataKey(this.master.key, workspaceId, row.version, row.wrapped);
+      } catch {
+        throw new KeyMismatchError(
+          `the workspace's data key version ${row.version} does not open with master key ${this.master.id}: it was altered, or belongs to another workspace`,
+        );
+      }
       keys.set(row.version, toKeyObject(raw));
       raw.fill(0);
       current = Math.max(current, row.version);

@@ -8,7 +8,7 @@ import type { ErrorBody, ErrorCode } from '@ductape/sdk';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Duplex } from 'node:stream';
 import { AppError, HTTP_STATUS } from '../errors.js';
-import { StoreUnavailableError } from '../store/types.js';
+import { StoreDiskError, StoreFullError, StoreUnavailableError } from '../store/types.js';
 import { LIMITS } from './schemas.js';
 
 const FASTIFY_ERRORS: Record<string, [ErrorCode, string]> = {
@@ -22,15 +22,23 @@ const FASTIFY_ERRORS: Record<string, [ErrorCode, string]> = {
 };
 
 export function toErrorBody(error: unknown): { status: number; body: ErrorBody; internal: boolean } {
-  if (error instanceof StoreUnavailableError) {
+  if (error instanceof StoreFullError) {
     return {
-      status: 503,
+      status: 507,
       body: {
-        code: 'SERVICE_UNAVAILABLE',
-        message: 'The database is unavailable right now; try again shortly',
+        code: 'INSUFFICIENT_STORAGE',
+        message:
+          "The server's disk is full: nothing was written. Reads still work; try again once space is freed",
       },
       internal: false,
     };
+  }
+  if (error instanceof StoreUnavailableError) {
+    const message =
+      error instanceof StoreDiskError
+        ? 'The server cannot write to its disk right now (read-only file system or I/O error): nothing was written; try again later'
+        : 'The database is unavailable right now; try again shortly';
+    return { status: 503, body: { code: 'SERVICE_UNAVAILABLE', message }, internal: false };
   }
   if (error instanceof AppError) {
     const body: ErrorBody = { code: error.code, message: error.message };
@@ -60,11 +68,12 @@ export function toErrorBody(error: unknown): { status: number; body: ErrorBody; 
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const { status, body, internal } = toErrorBody(error);
   if (internal) request.log.error({ err: error }, 'request failed');
-  if (status === 503) {
+  if (status === 503 || status === 507) {
     // Message and code only: a driver's error can drag its whole connection object along.
     const cause = ((error as Error).cause ?? error) as { message?: unknown; code?: unknown };
-    request.log.warn({ error: String(cause.message), code: cause.code }, 'store unavailable');
-    void reply.header('retry-after', '1');
+    const what = status === 507 ? 'disk full' : 'store unavailable';
+    request.log.warn({ error: String(cause.message), code: cause.code }, what);
+    if (status === 503) void reply.header('retry-after', '1');
   }
   void reply.code(status).send(body);
 }

@@ -4,7 +4,8 @@
  */
 import type { CreateSecretInput, ImportResult, UpdateSecretInput } from '@ductape/sdk';
 import { OpenError } from '../crypto/aead.js';
-import type { Keyring } from '../crypto/keyring.js';
+import { KeyMismatchError, type Keyring } from '../crypto/keyring.js';
+import type { ValueBinding } from '../crypto/envelope.js';
 import { AppError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
 import {
@@ -43,6 +44,29 @@ export interface SecretsDeps {
 export type SecretsService = ReturnType<typeof createSecretsService>;
 
 /**
+ * A workspace whose data key this server cannot unwrap (another master key wrapped it, or it
+ * was altered): only that workspace's values fail, with this error. The cause, with the key
+ * ids, goes to the log.
+ */
+function workspaceKeyError(cause: KeyMismatchError): AppError {
+  const error = new AppError(
+    'WORKSPACE_KEY_ERROR',
+    "This workspace's data key cannot be opened with this server's master key (it was wrapped by another master key, or altered): its secrets cannot be read or written until that key is restored",
+  );
+  error.cause = cause;
+  return error;
+}
+
+/** Seals a value under its workspace's data key (see `workspaceKeyError`). */
+async function sealSecret(keyring: Pick<Keyring, 'seal'>, binding: ValueBinding, value: string) {
+  try {
+    return await sealSecret(keyring, binding, value);
+  } catch (error) {
+    throw error instanceof KeyMismatchError ? workspaceKeyError(error) : error;
+  }
+}
+
+/**
  * Opens a stored value. A ciphertext that fails authentication (altered, or moved from
  * another row) is an integrity error naming the key: never garbage, never another value.
  */
@@ -53,6 +77,7 @@ export async function openSecret(keyring: Pick<Keyring, 'open'>, row: SecretRow)
       row.sealed,
     );
   } catch (error) {
+    if (error instanceof KeyMismatchError) throw workspaceKeyError(error);
     if (error instanceof OpenError) {
       throw new AppError(
         'SECRET_INTEGRITY_ERROR',
@@ -186,7 +211,8 @@ export function createSecretsService({ store, keyring, audit, maxSecretsPerWorks
     const now = Date.now();
     const id = newId();
     const version = 1;
-    const sealed = await keyring.seal(
+    const sealed = await sealSecret(
+      keyring,
       { workspaceId: principal.workspaceId, secretId: id, version },
       input.value,
     );
@@ -249,7 +275,8 @@ export function createSecretsService({ store, keyring, audit, maxSecretsPerWorks
         // description or scope change, and no edit is ever lost silently.
         const value = patch.value ?? (await openSecret(keyring, current));
         changes.version = current.version + 1;
-        changes.sealed = await keyring.seal(
+        changes.sealed = await sealSecret(
+          keyring,
           { workspaceId: current.workspaceId, secretId: current.id, version: changes.version },
           value,
         );
@@ -319,7 +346,8 @@ export function createSecretsService({ store, keyring, audit, maxSecretsPerWorks
               return {
                 updatedAt: now,
                 version: next,
-                sealed: await keyring.seal(
+                sealed: await sealSecret(
+                  keyring,
                   { workspaceId: current.workspaceId, secretId: current.id, version: next },
                   value,
                 ),

@@ -193,6 +193,26 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/**
+ * The store's disk refuses writes right now (read-only file system, I/O error): nothing was
+ * written. Reads may still work.
+ */
+export class StoreDiskError extends StoreUnavailableError {
+  constructor(cause?: unknown) {
+    super(cause);
+    this.message = "the database's disk refuses writes (read-only file system or I/O error)";
+    this.name = 'StoreDiskError';
+  }
+}
+
+/** The store's disk is full: nothing was written. Writes work again once space is freed. */
+export class StoreFullError extends Error {
+  constructor(cause?: unknown) {
+    super("the database's disk is full", { cause });
+    this.name = 'StoreFullError';
+  }
+}
+
 export type StoreBackend = 'sqlite' | 'postgres';
 
 /** What opening the store did to its schema: from one version to another (equal: nothing to do). */

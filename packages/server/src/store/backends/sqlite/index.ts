@@ -12,6 +12,7 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WrappedDataKey } from '../../../crypto/keyring.js';
 import { SqliteAudit } from './audit.js';
+import { withStoreErrors } from './errors.js';
 import { migrateSqlite } from './migrate.js';
 import { WriteQueue } from './write-queue.js';
 import {
@@ -159,6 +160,7 @@ export class SqliteStore implements Store {
         'UPDATE service_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE workspace_id = ? AND id = ?',
       ),
     };
+    return withStoreErrors(this); // a full or failing disk: 507/503, not 500 (see errors.ts)
   }
 
   async close(): Promise<void> {
