@@ -60,7 +60,7 @@ function workspaceKeyError(cause: KeyMismatchError): AppError {
 /** Seals a value under its workspace's data key (see `workspaceKeyError`). */
 async function sealSecret(keyring: Pick<Keyring, 'seal'>, binding: ValueBinding, value: string) {
   try {
-    return await sealSecret(keyring, binding, value);
+    return await keyring.seal(binding, value);
   } catch (error) {
     throw error instanceof KeyMismatchError ? workspaceKeyError(error) : error;
   }

@@ -14,6 +14,16 @@ const primary = (code: string): string => /^SQLITE_[A-Z]+/.exec(code)?.[0] ?? co
 
 /** The store error a SQLite error stands for, or the error itself when it is none of those. */
 export function toStoreError(error: unknown): unknown {
+  // The write queue's own fdatasync of the WAL fails with a plain system error.
+  const systemCode = (error as NodeJS.ErrnoException | null)?.code;
+  if (
+    !(error instanceof Database.SqliteError) &&
+    (error as { syscall?: string } | null)?.syscall === 'fdatasync'
+  ) {
+    return systemCode === 'ENOSPC' || systemCode === 'EDQUOT'
+      ? new StoreFullError(error)
+      : new StoreDiskError(error);
+  }
   if (!(error instanceof Database.SqliteError)) return error;
   switch (primary(error.code)) {
     case 'SQLITE_FULL': // ENOSPC, or a file grown past the process's size limit
