@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { loadMasterKey } from './crypto/key-provider.js';
+import { loadMasterKeys } from './crypto/master-key-files.js';
 import { Keyring } from './crypto/keyring.js';
 import { createIdentityService, loadSigningKey, type IdentityService } from './services/identity.service.js';
 import { createSecretsService, type SecretsService } from './services/secrets.service.js';
@@ -24,7 +24,9 @@ export interface Runtime {
 }
 
 export async function openRuntime(config: Config, log?: Pick<Logger, 'warn' | 'info'>): Promise<Runtime> {
-  const loaded = loadMasterKey(config);
+  const loaded = loadMasterKeys(config, (primary, added) =>
+    log?.info({ primary, added }, 're-read the master key files of the data dir: found new key ids'),
+  );
   if (loaded.generatedFile) {
     log?.warn(
       { file: loaded.generatedFile },
@@ -37,8 +39,8 @@ export async function openRuntime(config: Config, log?: Pick<Logger, 'warn' | 'i
     log?.info(store.migration, `migrated the ${store.backend} schema to version ${store.migration.to}`);
   }
   try {
-    const signingKey = await loadSigningKey(store, loaded.masterKey);
-    const keyring = new Keyring(loaded.masterKey, store);
+    const signingKey = await loadSigningKey(store, loaded.keys);
+    const keyring = new Keyring(loaded.keys, store);
     return {
       config,
       store,

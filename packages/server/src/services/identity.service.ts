@@ -3,13 +3,15 @@
  * principal behind every bearer token.
  */
 import type { Role, TokenRequest, TokenResponse, WhoAmI } from '@ductape/sdk';
-import { randomBytes, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { signAccessToken, verifyAccessToken } from '../crypto/access-token.js';
 import { generatePrivateKey, hashCredential, verifyCredential } from '../crypto/credentials.js';
 import { parseServiceToken, SERVICE_TOKEN_PREFIX } from '../crypto/service-token.js';
-import { toKeyObject, unwrapServerKey, wrapServerKey } from '../crypto/envelope.js';
-import { KeyMismatchError, type Keyring } from '../crypto/keyring.js';
+import { toKeyObject } from '../crypto/envelope.js';
+import type { Keyring } from '../crypto/keyring.js';
 import type { MasterKey } from '../crypto/key-provider.js';
+import type { MasterKeys } from '../crypto/master-keys.js';
+import { loadServerKey } from './server-keys.js';
 import { AppError } from '../errors.js';
 import type { Principal, TokenPrincipal, UserPrincipal } from './principal.js';
 import { newId } from '../ids.js';
@@ -33,29 +35,13 @@ const SIGNING_KEY_NAME = 'access-token-signing';
  */
 export async function loadSigningKey(
   store: Pick<Store, 'getServerKey' | 'putServerKeyOnce'>,
-  master: MasterKey,
+  master: MasterKey | MasterKeys,
 ): Promise<KeyObject> {
-  let row = await store.getServerKey(SIGNING_KEY_NAME);
-  if (!row) {
-    const raw = randomBytes(32);
-    row = await store.putServerKeyOnce({
-      name: SIGNING_KEY_NAME,
-      kekId: master.id,
-      wrapped: wrapServerKey(master.key, SIGNING_KEY_NAME, raw),
-    });
-  }
-  if (row.kekId !== master.id) {
-    throw new KeyMismatchError(
-      `the master key does not match this database: its data was sealed by master key ${row.kekId}, ` +
-        `this server was given master key ${master.id}. Set DUCTAPE_MASTER_KEY (or the data dir's master.key) to the key this database was created with.`,
-    );
-  }
+  const raw = await loadServerKey(store, master, SIGNING_KEY_NAME);
   try {
-    return toKeyObject(unwrapServerKey(master.key, SIGNING_KEY_NAME, row.wrapped));
-  } catch {
-    throw new KeyMismatchError(
-      "the master key does not open this database's keys (id matches but the data is damaged)",
-    );
+    return toKeyObject(raw);
+  } finally {
+    raw.fill(0);
   }
 }
 
