@@ -40,7 +40,7 @@ export async function openRuntime(config: Config, log?: Pick<Logger, 'warn' | 'i
   }
   try {
     const signingKey = await loadSigningKey(store, loaded.keys);
-    const keyring = new Keyring(loaded.keys, store);
+    const keyring = new Keyring(loaded.keys, store.keys);
     return {
       config,
       store,

@@ -10,6 +10,7 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WrappedDataKey } from '../../../crypto/keyring.js';
 import { migrateSqlite } from './migrate.js';
+import { SqliteKeyStore } from './keys.js';
 import {
   DuplicateKeyError,
   type MigrationResult,
@@ -66,6 +67,7 @@ export class SqliteStore implements Store {
   private readonly updateStatements = new Map<string, Database.Statement>();
 
   private readonly versionsToKeep: number;
+  readonly keys: SqliteKeyStore;
 
   constructor(dataDir: string, options: { versionsToKeep?: number } = {}) {
     this.versionsToKeep = options.versionsToKeep ?? DEFAULT_VERSIONS_TO_KEEP;
@@ -91,6 +93,7 @@ export class SqliteStore implements Store {
       throw error;
     }
     const db = this.db;
+    this.keys = new SqliteKeyStore(db);
     this.stmt = {
       ping: db.prepare('SELECT 1'),
       getServerKey: db.prepare('SELECT name, kek_id, wrapped FROM server_keys WHERE name = ?'),
