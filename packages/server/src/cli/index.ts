@@ -19,6 +19,7 @@ const GROUPS: (() => Promise<Register>)[] = [
   () => import('./commands/usage.js').then((m) => m.registerUsageCommands),
   () => import('./commands/tokens.js').then((m) => m.registerTokenCommands),
   () => import('./operator.js').then((m) => m.registerOperatorCommands),
+  () => import('./commands/keys.js').then((m) => m.registerKeysCommands),
 ];
 
 /**
