@@ -15,6 +15,8 @@ export interface Config {
   readonly dataDir: string;
   /** Base64 of the 32-byte master key, when given in the environment. */
   readonly masterKey: string | undefined;
+  /** Older master keys, base64, for unwrapping only during a rotation (`DUCTAPE_MASTER_KEY_PREVIOUS`). */
+  readonly previousMasterKeys: readonly string[];
   readonly logLevel: LogLevel;
   /** Lifetime of the access tokens issued by `POST /v1/auth/token`, in seconds. */
   readonly accessTokenTtlSeconds: number;
@@ -72,6 +74,36 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
+const BASE64_KEY = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** Comma-separated base64 master keys; a bad one is named by its position, never quoted. */
+function masterKeyList(env: Env, name: string): readonly string[] {
+  const raw = env[name]?.trim();
+  if (!raw) return Object.freeze([]);
+  const keys = raw.split(',').map((k) => k.trim());
+  keys.forEach((key, i) => {
+    if (!BASE64_KEY.test(key) || Buffer.from(key, 'base64').length !== 32) {
+      throw new ConfigError(
+        name,
+        `entry ${i + 1} of ${keys.length} must be the base64 encoding of exactly 32 bytes (comma-separated keys)`,
+      );
+    }
+  });
+  return Object.freeze(keys);
+}
+
+/**
+ * The new master key for `ductape keys rotate-master`, from `DUCTAPE_NEW_MASTER_KEY`; read by
+ * that command only, never by the server.
+ */
+export function loadNewMasterKey(env: Env = process.env): string | undefined {
+  const [key] = masterKeyList(env, 'DUCTAPE_NEW_MASTER_KEY');
+  if (env.DUCTAPE_NEW_MASTER_KEY?.includes(',')) {
+    throw new ConfigError('DUCTAPE_NEW_MASTER_KEY', 'must hold one key, not a list');
+  }
+  return key;
+}
+
 /** Parses the configuration from an environment (process.env by default). */
 export function loadConfig(env: Env = process.env): Config {
   const host = env.HOST?.trim() || '127.0.0.1';
@@ -89,6 +121,7 @@ export function loadConfig(env: Env = process.env): Config {
       );
     }
   }
+  const previousMasterKeys = masterKeyList(env, 'DUCTAPE_MASTER_KEY_PREVIOUS');
   let postgres: PostgresConfig | undefined;
   const databaseUrl = env.DATABASE_URL?.trim();
   if (databaseUrl) {
@@ -135,6 +168,7 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     dataDir: resolve(env.DUCTAPE_DATA_DIR?.trim() || './data'),
     masterKey,
+    previousMasterKeys,
     logLevel,
     accessTokenTtlSeconds: integer(env, 'DUCTAPE_ACCESS_TOKEN_TTL', 900, 5, 86_400),
     signInLimits: Object.freeze({

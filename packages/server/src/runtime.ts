@@ -4,8 +4,9 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { loadMasterKey } from './crypto/key-provider.js';
 import { AUDIT_KEY_NAME, auditSealer } from './crypto/audit-mac.js';
+import { toKeyObject } from './crypto/envelope.js';
+import { loadMasterKeys } from './crypto/master-key-files.js';
 import { Keyring } from './crypto/keyring.js';
 import { createAuditService, type AuditService } from './services/audit.service.js';
 import { createIdentityService, loadSigningKey, type IdentityService } from './services/identity.service.js';
@@ -28,7 +29,9 @@ export interface Runtime {
 }
 
 export async function openRuntime(config: Config, log?: Pick<Logger, 'warn' | 'info'>): Promise<Runtime> {
-  const loaded = loadMasterKey(config);
+  const loaded = loadMasterKeys(config, (primary, added) =>
+    log?.info({ primary, added }, 're-read the master key files of the data dir: found new key ids'),
+  );
   if (loaded.generatedFile) {
     log?.warn(
       { file: loaded.generatedFile },
@@ -41,13 +44,15 @@ export async function openRuntime(config: Config, log?: Pick<Logger, 'warn' | 'i
     log?.info(store.migration, `migrated the ${store.backend} schema to version ${store.migration.to}`);
   }
   try {
-    const signingKey = await loadSigningKey(store, loaded.masterKey);
-    const keyring = new Keyring(loaded.masterKey, store);
+    const signingKey = await loadSigningKey(store, loaded.keys);
+    const keyring = new Keyring(loaded.keys, store.keys);
+    const auditKey = await loadServerKey(store, loaded.keys, AUDIT_KEY_NAME);
     const audit = createAuditService({
       store,
-      sealer: auditSealer(await loadServerKey(store, loaded.masterKey, AUDIT_KEY_NAME)),
+      sealer: auditSealer(toKeyObject(auditKey)),
       warn: (fields, message) => log?.warn(fields, message),
     });
+    auditKey.fill(0);
     return {
       config,
       store,

@@ -241,6 +241,26 @@ describeEachBackend('audit chain', (backend) => {
     await assertIntact(server, ws);
   });
 
+  test('key rotations are on the record, as the operator who ran them', async () => {
+    const rotated = await runCli(['keys', 'rotate-workspace', '--workspace', ws, '--reencrypt', '--json'], {
+      env: server.env,
+    });
+    assert.equal(rotated.code, 0, rotated.stderr);
+    const rows = (await sql(
+      "SELECT action, actor_type, detail FROM audit_log WHERE workspace_id = $1 AND action LIKE 'key.%' ORDER BY seq",
+      [ws],
+    )) as { action: string; actor_type: string; detail: string }[];
+    assert.deepEqual(
+      rows.map((r) => [r.action, r.actor_type]),
+      [
+        ['key.rotate_workspace', 'operator'],
+        ['key.reencrypt', 'operator'],
+      ],
+    );
+    assert.equal((JSON.parse(rows[0]?.detail ?? '{}') as { data_key_version: number }).data_key_version, 2);
+    await assertIntact(server, ws);
+  });
+
   test('concurrent writers and readers never fork the chain', async () => {
     const before = Number(
       ((await sql('SELECT seq FROM audit_heads WHERE workspace_id = $1', [ws])) as { seq: number }[])[0]?.seq,

@@ -7,8 +7,11 @@ import type { KeyObject } from 'node:crypto';
 import { signAccessToken, verifyAccessToken } from '../crypto/access-token.js';
 import { generatePrivateKey, hashCredential, verifyCredential } from '../crypto/credentials.js';
 import { parseServiceToken, SERVICE_TOKEN_PREFIX } from '../crypto/service-token.js';
+import { toKeyObject } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { MasterKey } from '../crypto/key-provider.js';
+import type { MasterKeys } from '../crypto/master-keys.js';
+import { loadServerKey } from './server-keys.js';
 import { AppError } from '../errors.js';
 import { operatorActor, SYSTEM_CHAIN, type AuditActor, type AuditService } from './audit.service.js';
 import type { Principal, RequestOrigin, TokenPrincipal, UserPrincipal } from './principal.js';
@@ -16,7 +19,6 @@ import { newId } from '../ids.js';
 import type { Store, UserChanges, UserRow } from '../store/types.js';
 import { createSignInGuard, DEFAULT_SIGN_IN_LIMITS, type SignInLimits } from './rate-limit.js';
 import { authorize } from './roles.js';
-import { loadServerKey } from './server-keys.js';
 
 export type { Principal } from './principal.js';
 
@@ -31,9 +33,14 @@ const SIGNING_KEY_NAME = 'access-token-signing';
 /** The access-token signing key (see server-keys.ts). */
 export async function loadSigningKey(
   store: Pick<Store, 'getServerKey' | 'putServerKeyOnce'>,
-  master: MasterKey,
+  master: MasterKey | MasterKeys,
 ): Promise<KeyObject> {
-  return loadServerKey(store, master, SIGNING_KEY_NAME);
+  const raw = await loadServerKey(store, master, SIGNING_KEY_NAME);
+  try {
+    return toKeyObject(raw);
+  } finally {
+    raw.fill(0);
+  }
 }
 
 export interface IdentityDeps {

@@ -15,6 +15,7 @@
  */
 import type { Role, TokenType } from '@ductape/sdk';
 import type { WrappedDataKey, WrappedKeySource } from '../crypto/keyring.js';
+import type { KeyStore } from './keys.js';
 
 export interface WorkspaceRow {
   id: string;
@@ -228,6 +229,8 @@ export interface Store extends WrappedKeySource {
   close(): Promise<void>;
   /** Resolves when the store can serve queries; rejects otherwise. */
   ping(): Promise<void>;
+  /** Key rotation: data key versions, re-wrapping and re-encryption (see keys.ts). */
+  readonly keys: KeyStore;
 
   getServerKey(name: string): Promise<ServerKeyRow | undefined>;
   /** Inserts unless one of that name exists; returns the row that is stored afterwards. */

@@ -54,6 +54,7 @@ import {
 } from '../../records.js';
 import { isConnectionError } from './errors.js';
 import { migrateWith, quoteIdent } from './migrate.js';
+import { PostgresKeyStore, transactionClient } from './keys.js';
 
 export interface PostgresOptions {
   url: string;
@@ -93,6 +94,7 @@ function guardCheckedOut(client: pg.PoolClient): () => void {
 export class PostgresStore implements Store {
   readonly backend = 'postgres' as const;
   private readonly pool: pg.Pool;
+  readonly keys: PostgresKeyStore;
 
   private constructor(
     pool: pg.Pool,
@@ -100,6 +102,10 @@ export class PostgresStore implements Store {
     private readonly versionsToKeep: number,
   ) {
     this.pool = pool;
+    this.keys = new PostgresKeyStore(
+      (text, values) => this.query(text, values),
+      (work) => this.transaction(work),
+    );
   }
 
   /** Connects, creates the schema when missing, applies migrations, and returns the store. */
@@ -164,7 +170,7 @@ export class PostgresStore implements Store {
     const unguard = guardCheckedOut(client);
     try {
       await client.query('BEGIN');
-      const result = await work(client);
+      const result = await transactionClient.run(client, () => work(client));
       await client.query('COMMIT');
       unguard();
       client.release();

@@ -14,6 +14,7 @@ import type { WrappedDataKey } from '../../../crypto/keyring.js';
 import { SqliteAudit } from './audit.js';
 import { withStoreErrors } from './errors.js';
 import { migrateSqlite } from './migrate.js';
+import { SqliteKeyStore } from './keys.js';
 import { WriteQueue } from './write-queue.js';
 import {
   DuplicateKeyError,
@@ -77,6 +78,7 @@ export class SqliteStore implements Store {
   private readonly writes: WriteQueue;
 
   private readonly versionsToKeep: number;
+  readonly keys: SqliteKeyStore;
 
   constructor(dataDir: string, options: { versionsToKeep?: number } = {}) {
     this.versionsToKeep = options.versionsToKeep ?? DEFAULT_VERSIONS_TO_KEEP;
@@ -107,6 +109,7 @@ export class SqliteStore implements Store {
     const wal = db.pragma('journal_mode', { simple: true }) === 'wal';
     if (wal) db.pragma('synchronous = NORMAL');
     this.writes = new WriteQueue(db, wal ? `${this.file}-wal` : undefined);
+    this.keys = new SqliteKeyStore(db, this.writes);
     this.stmt = {
       ping: db.prepare('SELECT 1'),
       getServerKey: db.prepare('SELECT name, kek_id, wrapped FROM server_keys WHERE name = ?'),
