@@ -161,7 +161,7 @@ describe('secrets at rest', () => {
     const rotated = await again.secrets.fetch('AT_REST_ROTATED');
     assert.equal(rotated.version, 2);
     const meta = await again.secrets.fetch('AT_REST_META');
-    assert.deepEqual([meta.description, meta.envs, meta.version], ['metadata changed', ['prd'], 1]);
+    assert.deepEqual([meta.description, meta.envs, meta.version], ['metadata changed', ['prd'], 2]);
     assert.equal(await again.secrets.exists('AT_REST_DELETED'), false);
   });
 });

@@ -105,7 +105,7 @@ describe('master key rotation with the key file in the data dir (embedded defaul
       master_key_id: newId,
       replaced_key_ids: [oldId],
       rewrapped_workspace_keys: 120,
-      rewrapped_server_keys: 1,
+      rewrapped_server_keys: 2, // the token signing key and the audit MAC key
       changed_meanwhile: 0,
       remaining: 0,
       complete: true,
@@ -123,7 +123,7 @@ describe('master key rotation with the key file in the data dir (embedded defaul
     assert.deepEqual(traffic.failures, []);
     assert.ok(during >= 20, `only ${during} requests overlapped the rotation`);
 
-    assert.deepEqual(await kekCounts(env), { [newId]: 121 });
+    assert.deepEqual(await kekCounts(env), { [newId]: 122 });
     assert.equal(keyFileId(join(dataDir, 'master.key.previous')), oldId);
     assert.equal(existsSync(join(dataDir, 'master.key.next')), false);
     assert.match(server.output(), /re-read the master key files of the data dir/);
@@ -153,7 +153,7 @@ describe('an interrupted rotation with the key file in the data dir', () => {
     const server = await startServerProcess({ ...env, ...TRAFFIC_ENV });
     const oldId = keyFileId(join(dataDir, 'master.key'));
     const seeded = await seedWorkspaces(env, 150, 1);
-    const total = 150 + 1; // the data keys and the token signing key
+    const total = 150 + 2; // the data keys, the token signing key and the audit MAC key
     const traffic = new Traffic(() => [server.url], 6);
     traffic.add(seeded.slots);
     traffic.start();
@@ -273,7 +273,7 @@ describeEachBackend('master key rotation with the keys in the environment: a rol
     );
     assert.deepEqual(traffic.failures, []);
     assert.ok(overlap >= 20, `only ${overlap} requests overlapped the rotation`);
-    assert.deepEqual(await kekCounts(env), { [idOfBase64(newKey)]: 81 });
+    assert.deepEqual(await kekCounts(env), { [idOfBase64(newKey)]: 82 });
     assert.deepEqual(await verifyAll(live[0]!.url, traffic.all), []);
   });
 
@@ -308,7 +308,7 @@ describeEachBackend('master key rotation with the keys in the environment: a rol
     });
     expectExit(partial.result, 0);
     assert.equal(partial.json.complete, false);
-    assert.deepEqual(await kekCounts(env), { [idOfBase64(newKey)]: 81 - 7, [idOfBase64(third)]: 7 });
+    assert.deepEqual(await kekCounts(env), { [idOfBase64(newKey)]: 82 - 7, [idOfBase64(third)]: 7 });
     // Run with the new key alone, the command cannot open the rest: it says which key it needs.
     const without = await keysJson(['keys', 'rotate-master'], { ...env, DUCTAPE_MASTER_KEY: third });
     expectExit(without.result, 1);
@@ -318,7 +318,7 @@ describeEachBackend('master key rotation with the keys in the environment: a rol
         `wrapped by master key ${idOfBase64(newKey)}, which this command does not have: give it in DUCTAPE_MASTER_KEY_PREVIOUS`,
       ),
     );
-    assert.deepEqual(await kekCounts(env), { [idOfBase64(newKey)]: 81 - 7, [idOfBase64(third)]: 7 });
+    assert.deepEqual(await kekCounts(env), { [idOfBase64(newKey)]: 82 - 7, [idOfBase64(third)]: 7 });
     const finish = await keysJson(['keys', 'rotate-master'], {
       ...env,
       DUCTAPE_MASTER_KEY: newKey,
@@ -327,7 +327,7 @@ describeEachBackend('master key rotation with the keys in the environment: a rol
     expectExit(finish.result, 0);
     assert.equal(finish.json.complete, true);
     assert.equal(finish.json.rewrapped_workspace_keys, 80 - 7);
-    assert.deepEqual(await kekCounts(env), { [idOfBase64(third)]: 81 });
+    assert.deepEqual(await kekCounts(env), { [idOfBase64(third)]: 82 });
     await resumed.untilAllReadAfter(Date.now());
     await resumed.stop();
     report(

@@ -49,19 +49,33 @@ export interface KeyAudit {
 
 /**
  * Opens the audit key now, before a rotation re-wraps it under a key this process may not
- * hold, and returns the recorder for afterwards.
+ * hold, and returns the recorder for afterwards. When the key cannot be opened yet (this
+ * process lacks the key that wraps it, which the rotation itself then explains), it is tried
+ * again when recording; failing that, a warning says the entry could not be written.
  */
 export async function openKeyAudit(context: KeysContext): Promise<KeyAudit> {
   const { loadServerKey } = await import('../../services/server-keys.js');
   const { AUDIT_KEY_NAME, auditSealer } = await import('../../crypto/audit-mac.js');
   const { toKeyObject } = await import('../../crypto/envelope.js');
   const { createAuditService, operatorActor } = await import('../../services/audit.service.js');
-  const raw = await loadServerKey(context.store, context.masters.keys, AUDIT_KEY_NAME);
-  const audit = createAuditService({ store: context.store, sealer: auditSealer(toKeyObject(raw)) });
-  raw.fill(0);
+  const open = async (): Promise<ReturnType<typeof createAuditService>> => {
+    const raw = await loadServerKey(context.store, context.masters.keys, AUDIT_KEY_NAME);
+    try {
+      return createAuditService({ store: context.store, sealer: auditSealer(toKeyObject(raw)) });
+    } finally {
+      raw.fill(0);
+    }
+  };
+  let audit = await open().catch(() => undefined);
   const actor = operatorActor();
   return {
     async record(action, detail, workspaceId) {
+      try {
+        audit ??= await open();
+      } catch (error) {
+        info(`warning: ${action} could not be recorded in the audit log: ${(error as Error).message}`);
+        return;
+      }
       const chains = workspaceId === undefined ? await context.store.auditChains() : [workspaceId];
       for (const chain of chains) await audit.write(audit.entries(chain, actor, action, [{ detail }]));
     },
