@@ -30,6 +30,12 @@ export interface Config {
   readonly maxSecretsPerWorkspace: number;
   /** Connection limits and timeouts of the HTTP server. */
   readonly http: HttpLimits;
+  /**
+   * `required` (default): a value is returned, and a sign-in answered, only once its audit
+   * entry is written. `best-effort`: when the entry cannot be written, they are served
+   * anyway and the failure is logged (`DUCTAPE_AUDIT_READS`).
+   */
+  readonly auditReads: 'required' | 'best-effort';
 }
 
 export interface HttpLimits {
@@ -155,7 +161,12 @@ export function loadConfig(env: Env = process.env): Config {
       `must not exceed DUCTAPE_REQUEST_TIMEOUT_MS (${requestTimeoutMs}), got ${headersTimeoutMs}`,
     );
   }
+  const auditReads = env.DUCTAPE_AUDIT_READS?.trim() || 'required';
+  if (auditReads !== 'required' && auditReads !== 'best-effort') {
+    throw new ConfigError('DUCTAPE_AUDIT_READS', `must be required or best-effort, got '${auditReads}'`);
+  }
   return Object.freeze({
+    auditReads,
     postgres,
     maxSecretsPerWorkspace: integer(env, 'DUCTAPE_MAX_SECRETS_PER_WORKSPACE', 100_000, 1, 10_000_000),
     http: Object.freeze({

@@ -51,6 +51,7 @@ export async function openRuntime(config: Config, log?: Pick<Logger, 'warn' | 'i
       store,
       sealer: auditSealer(toKeyObject(auditKey)),
       warn: (fields, message) => log?.warn(fields, message),
+      reads: config.auditReads,
     });
     auditKey.fill(0);
     return {

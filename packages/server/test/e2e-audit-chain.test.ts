@@ -261,6 +261,48 @@ describeEachBackend('audit chain', (backend) => {
     await assertIntact(server, ws);
   });
 
+  test('with DUCTAPE_AUDIT_READS=best-effort, reads and sign-ins go on when the log cannot be written; changes still do not', async () => {
+    const lenient = await startTestServer({ DUCTAPE_AUDIT_READS: 'best-effort' }, backend);
+    try {
+      const client = lenient.client(lenient.owner);
+      await client.secrets.create({ key: 'LENIENT', value: 'lenient-value' });
+      const failAudit = async (on: boolean): Promise<void> => {
+        const run = (text: string) => serverSql(lenient, text);
+        if (backend === 'sqlite') {
+          await run(
+            on
+              ? "CREATE TRIGGER audit_down BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit down'); END"
+              : 'DROP TRIGGER audit_down',
+          );
+        } else if (on) {
+          await run(
+            "CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RAISE EXCEPTION 'audit down'; END $f$",
+          );
+          await run(
+            'CREATE TRIGGER audit_down BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_down()',
+          );
+        } else {
+          await run('DROP TRIGGER audit_down ON audit_log');
+          await run('DROP FUNCTION audit_down()');
+        }
+      };
+      await failAudit(true);
+      try {
+        assert.equal((await client.secrets.fetch('LENIENT')).value, 'lenient-value');
+        await lenient.client(lenient.owner).init(); // a sign-in, its entry lost too
+        await expectError(client.secrets.update('LENIENT', { value: 'not-without-its-entry' }), {
+          status: 500,
+          code: 'INTERNAL_ERROR',
+        });
+      } finally {
+        await failAudit(false);
+      }
+      assert.equal((await client.secrets.fetch('LENIENT')).value, 'lenient-value');
+    } finally {
+      await lenient.stop();
+    }
+  });
+
   test('concurrent writers and readers never fork the chain', async () => {
     const before = Number(
       ((await sql('SELECT seq FROM audit_heads WHERE workspace_id = $1', [ws])) as { seq: number }[])[0]?.seq,

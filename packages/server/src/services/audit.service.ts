@@ -101,6 +101,8 @@ export interface AuditQuery {
 export interface AuditDeps {
   store: Pick<Store, 'appendAudit' | 'listAudit'>;
   sealer: AuditSealer;
+  /** Whether a read (or sign-in) whose entry cannot be written fails (default) or goes on. */
+  reads?: 'required' | 'best-effort';
   /** Told when a refusal could not be recorded (the refusal itself still reaches the caller). */
   warn?: (fields: Record<string, unknown>, message: string) => void;
 }
@@ -112,7 +114,7 @@ interface Queued {
   waiters: { resolve: () => void; reject: (error: unknown) => void }[];
 }
 
-export function createAuditService({ store, sealer, warn }: AuditDeps) {
+export function createAuditService({ store, sealer, warn, reads = 'required' }: AuditDeps) {
   /**
    * Entries written on their own (reads, sign-ins) are gathered per workspace for one turn of
    * the event loop and appended in one transaction: under load, one chain lock and one commit
@@ -181,6 +183,27 @@ export function createAuditService({ store, sealer, warn }: AuditDeps) {
       if (append.events.length > 0) await enqueue(append);
     },
 
+    /**
+     * Records a read of values or a sign-in before it is answered. With `reads: 'required'`
+     * a failure to record it fails the request (no entry, no value); with 'best-effort' it
+     * is logged and the request goes on.
+     */
+    async read(append: AuditAppend): Promise<void> {
+      try {
+        await audit.write(append);
+      } catch (error) {
+        if (reads === 'required') throw error;
+        warn?.(
+          {
+            action: append.events[0]?.action,
+            entries: append.events.length,
+            error: (error as Error).message,
+          },
+          'could not record a read in the audit log; served anyway (DUCTAPE_AUDIT_READS=best-effort)',
+        );
+      }
+    },
+
     /** Records a refusal; a failure to record it is logged, and the refusal still stands. */
     async refused(
       workspaceId: string,
@@ -236,7 +259,7 @@ export function createAuditService({ store, sealer, warn }: AuditDeps) {
         const rows = await store.listAudit(principal.workspaceId, filter);
         const entries = rows.slice(0, query.limit);
         const last = entries[entries.length - 1];
-        await audit.write(audit.entry(principal, 'audit.list', { detail: { returned: entries.length } }));
+        await audit.read(audit.entry(principal, 'audit.list', { detail: { returned: entries.length } }));
         return { entries, nextCursor: rows.length > query.limit && last ? last.seq : null };
       });
     },

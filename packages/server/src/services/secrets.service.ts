@@ -36,7 +36,7 @@ export interface SecretsDeps {
     | 'countSecrets'
   >;
   keyring: Pick<Keyring, 'seal' | 'open'>;
-  audit: Pick<AuditService, 'entry' | 'write' | 'guard' | 'refused'>;
+  audit: Pick<AuditService, 'entry' | 'write' | 'read' | 'guard' | 'refused'>;
   /** Most secrets one workspace may hold (DUCTAPE_MAX_SECRETS_PER_WORKSPACE). */
   maxSecretsPerWorkspace: number;
 }
@@ -314,7 +314,7 @@ export function createSecretsService({ store, keyring, audit, maxSecretsPerWorks
       return audit.guard(principal, 'secret.read', { key, version }, async () => {
         const read = await readValue(principal, key, version);
         // The read is on record before the value leaves: no entry, no value.
-        await audit.write(audit.entry(principal, 'secret.read', { key, version: read.meta.version }));
+        await audit.read(audit.entry(principal, 'secret.read', { key, version: read.meta.version }));
         return read;
       });
     },

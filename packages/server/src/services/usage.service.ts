@@ -18,7 +18,7 @@ import { scopeError, usageError, type UsageContext } from './usage.js';
 export interface UsageDeps {
   store: Pick<Store, 'getSecrets' | 'listSecretRows'>;
   keyring: Pick<Keyring, 'open'>;
-  audit: Pick<AuditService, 'entries' | 'write' | 'guard'>;
+  audit: Pick<AuditService, 'entries' | 'read' | 'guard'>;
 }
 
 export type UsageService = ReturnType<typeof createUsageService>;
@@ -73,7 +73,7 @@ export function createUsageService({ store, keyring, audit }: UsageDeps) {
   ): Promise<void> {
     const detail = contextDetail(ctx);
     const fields = [...rows].map((row) => ({ key: row.key, version: row.version, detail }));
-    await audit.write(audit.entries(principal.workspaceId, principal, action, fields));
+    await audit.read(audit.entries(principal.workspaceId, principal, action, fields));
   }
 
   async function rowsByKey(workspaceId: string, keys: readonly string[]): Promise<Map<string, SecretRow>> {
