@@ -116,33 +116,48 @@ interface Queued {
 
 export function createAuditService({ store, sealer, warn, reads = 'required' }: AuditDeps) {
   /**
-   * Entries written on their own (reads, sign-ins) are gathered per workspace for one turn of
-   * the event loop and appended in one transaction: under load, one chain lock and one commit
-   * serve many requests. Each caller still waits until its entry is committed.
+   * Entries written on their own (reads, sign-ins, refusals) are gathered per workspace and
+   * appended in one transaction, with at most one such append in flight per workspace: while
+   * one commits, the next batch gathers. Under load one chain lock and one commit serve many
+   * requests (group commit), and appends never queue up on the chain lock against each
+   * other. Each caller still waits until its own entry is committed.
    */
-  let queued = new Map<string, Queued>();
+  const chains = new Map<string, { pending: Queued; busy: boolean }>();
 
-  function flush(): void {
-    const batches = queued;
-    queued = new Map();
-    for (const [workspaceId, batch] of batches) {
-      store.appendAudit({ workspaceId, events: batch.events, sealer }).then(
+  function flush(workspaceId: string): void {
+    const chain = chains.get(workspaceId);
+    if (!chain || chain.busy) return;
+    if (chain.pending.events.length === 0) {
+      chains.delete(workspaceId);
+      return;
+    }
+    const batch = chain.pending;
+    chain.pending = { events: [], waiters: [] };
+    chain.busy = true;
+    store
+      .appendAudit({ workspaceId, events: batch.events, sealer })
+      .then(
         () => batch.waiters.forEach((w) => w.resolve()),
         (error: unknown) => batch.waiters.forEach((w) => w.reject(error)),
-      );
-    }
+      )
+      .finally(() => {
+        chain.busy = false;
+        flush(workspaceId);
+      });
   }
 
   function enqueue(append: AuditAppend): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (queued.size === 0) setImmediate(flush);
-      let batch = queued.get(append.workspaceId);
-      if (!batch) {
-        batch = { events: [], waiters: [] };
-        queued.set(append.workspaceId, batch);
+      let chain = chains.get(append.workspaceId);
+      if (!chain) {
+        chain = { pending: { events: [], waiters: [] }, busy: false };
+        chains.set(append.workspaceId, chain);
       }
-      batch.events.push(...append.events);
-      batch.waiters.push({ resolve, reject });
+      const { pending } = chain;
+      // The first entry of a batch schedules its flush for after this turn of the event loop.
+      if (pending.events.length === 0 && !chain.busy) setImmediate(() => flush(append.workspaceId));
+      pending.events.push(...append.events);
+      pending.waiters.push({ resolve, reject });
     });
   }
 
