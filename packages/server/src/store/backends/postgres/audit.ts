@@ -25,17 +25,16 @@ const ROWS_PER_INSERT = 1000;
 export async function appendAudit(client: Queryable, append: AuditAppend): Promise<void> {
   if (append.events.length === 0) return;
   const { workspaceId, sealer } = append;
-  // A chain's first append creates its head; a concurrent first append waits on it here.
-  await client.query(
-    'INSERT INTO audit_heads (workspace_id, seq, mac, head_mac) VALUES ($1, 0, $2, $2) ON CONFLICT (workspace_id) DO NOTHING',
-    [workspaceId, sealer.genesis],
-  );
+  // One statement takes the chain's lock and reads its head: a chain's first append creates
+  // the head (a concurrent first append waits on it), later ones lock it with a no-op update.
   const { rows } = await client.query<{ seq: number; mac: Buffer }>(
-    'SELECT seq, mac FROM audit_heads WHERE workspace_id = $1 FOR UPDATE',
-    [workspaceId],
+    `INSERT INTO audit_heads (workspace_id, seq, mac, head_mac) VALUES ($1, 0, $2, $2)
+     ON CONFLICT (workspace_id) DO UPDATE SET seq = audit_heads.seq RETURNING seq, mac`,
+    [workspaceId, sealer.genesis],
   );
   const current = rows[0];
   const { records, head } = chainEvents(append, current && current.seq > 0 ? current : undefined);
+  // The entries and the new head in one statement per 1000 entries (the head with the last).
   for (let start = 0; start < records.length; start += ROWS_PER_INSERT) {
     const chunk = records.slice(start, start + ROWS_PER_INSERT);
     const values: unknown[] = [];
@@ -44,14 +43,18 @@ export async function appendAudit(client: Queryable, append: AuditAppend): Promi
       values.push(...auditValues(record));
       return `(${Array.from({ length: COLUMN_COUNT }, (_, i) => `$${first + i + 1}`).join(', ')})`;
     });
-    await client.query(`INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ${tuples.join(', ')}`, values);
+    const insert = `INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ${tuples.join(', ')}`;
+    if (start + ROWS_PER_INSERT < records.length) {
+      await client.query(insert, values);
+      continue;
+    }
+    const n = values.length;
+    values.push(workspaceId, head.seq, head.mac, head.headMac);
+    await client.query(
+      `WITH entries AS (${insert}) UPDATE audit_heads SET seq = $${n + 2}, mac = $${n + 3}, head_mac = $${n + 4} WHERE workspace_id = $${n + 1}`,
+      values,
+    );
   }
-  await client.query('UPDATE audit_heads SET seq = $2, mac = $3, head_mac = $4 WHERE workspace_id = $1', [
-    workspaceId,
-    head.seq,
-    head.mac,
-    head.headMac,
-  ]);
 }
 
 export async function listAudit(
