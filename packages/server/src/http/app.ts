@@ -13,6 +13,7 @@ import { AppError } from '../errors.js';
 import { answerClientError, errorHandler } from './errors.js';
 import { registerJsonParser } from './json-parser.js';
 import { originOf } from './origin.js';
+import { refuseUnreadInput } from './unread-input.js';
 import { registerAuditRoutes } from './routes/audit.routes.js';
 import { registerAuthRoutes } from './routes/auth.routes.js';
 import { registerHealthRoutes } from './routes/health.routes.js';
@@ -117,6 +118,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     authenticated.addHook('onRequest', async (request) => {
       request.principal = await deps.identity.authenticate(request.headers.authorization, originOf(request));
     });
+    authenticated.addHook('preHandler', async (request) => refuseUnreadInput(request));
     authenticated.get('/v1/me', async (request) => deps.identity.whoami(request.principal));
     registerSecretsRoutes(authenticated, deps.secrets);
     registerUsageRoutes(authenticated, deps.usage);

@@ -22,14 +22,14 @@ export function registerSecretsRoutes(app: FastifyInstance, secrets: SecretsServ
     return { secrets: list.map((m) => presentSecret(m, now)) };
   });
 
-  app.post('/v1/secrets', async (request, reply) => {
+  app.post('/v1/secrets', { config: { body: true } }, async (request, reply) => {
     const input = parse(createSecretBody, request.body, 'request body');
     const created = await secrets.create(request.principal, input);
     return reply.code(201).send(presentSecret(created));
   });
 
   /** Bulk create (or, with overwrite, update): one result per item, in order. */
-  app.post('/v1/secrets/import', async (request) => {
+  app.post('/v1/secrets/import', { config: { body: true } }, async (request) => {
     const { secrets: items, overwrite } = parse(importBody, request.body, 'request body');
     const results = await secrets.importMany(
       request.principal,
@@ -40,7 +40,7 @@ export function registerSecretsRoutes(app: FastifyInstance, secrets: SecretsServ
   });
 
   /** The decrypted value; `?version=N` reads an older recorded version. */
-  app.get('/v1/secrets/:key', async (request) => {
+  app.get('/v1/secrets/:key', { config: { query: true } }, async (request) => {
     const key = keyOf(request.params);
     const { version } = parse(fetchQuery, request.query, 'query');
     const { meta, value } = await secrets.fetch(request.principal, key, version);
@@ -60,7 +60,7 @@ export function registerSecretsRoutes(app: FastifyInstance, secrets: SecretsServ
   });
 
   /** A new version holding the value of an older one. */
-  app.post('/v1/secrets/:key/rollback', async (request) => {
+  app.post('/v1/secrets/:key/rollback', { config: { body: true } }, async (request) => {
     const key = keyOf(request.params);
     const { version } = parse(rollbackBody, request.body, 'request body');
     return presentSecret(await secrets.rollback(request.principal, key, version));
@@ -70,7 +70,7 @@ export function registerSecretsRoutes(app: FastifyInstance, secrets: SecretsServ
     presentSecret(await secrets.metadata(request.principal, keyOf(request.params))),
   );
 
-  app.patch('/v1/secrets/:key', async (request) => {
+  app.patch('/v1/secrets/:key', { config: { query: true, body: true } }, async (request) => {
     const key = keyOf(request.params);
     const patch = parse(updateSecretBody, request.body, 'request body');
     const { if_version } = parse(updateQuery, request.query, 'query');

@@ -4,7 +4,7 @@ import { createTokenBody, parse, tokenIdParams } from '../schemas.js';
 
 export function registerTokensRoutes(app: FastifyInstance, tokens: TokensService): void {
   /** Mints a service token bound to one app and one environment; the token is in this answer only. */
-  app.post('/v1/tokens', async (request, reply) => {
+  app.post('/v1/tokens', { config: { body: true } }, async (request, reply) => {
     const command = parse(createTokenBody, request.body, 'request body');
     return reply.code(201).send(await tokens.create(request.principal, command));
   });

@@ -25,12 +25,12 @@ export function registerUsersRoutes(app: FastifyInstance, identity: IdentityServ
   }));
 
   /** Adds a member; the private key is in this answer only. */
-  app.post('/v1/users', async (request, reply) => {
+  app.post('/v1/users', { config: { body: true } }, async (request, reply) => {
     const body = parse(roleBody, request.body, 'request body');
     return reply.code(201).send(await identity.addUser(request.principal, body.role));
   });
 
-  app.patch('/v1/users/:id', async (request) => {
+  app.patch('/v1/users/:id', { config: { body: true } }, async (request) => {
     const { id } = parse(userIdParams, request.params, 'path');
     const body = parse(roleBody, request.body, 'request body');
     return presentUser(await identity.setRole(request.principal, id, body.role));
