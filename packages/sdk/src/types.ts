@@ -372,7 +372,7 @@ export const AUDIT_ACTIONS: readonly AuditAction[] = [
 /** Who did it: a user (with the role they had), a service token, an operator at the server, or nobody signed in. */
 export interface AuditActor {
   type: 'user' | 'token' | 'operator' | 'anonymous';
-  /** The user or token id; the operator's account name; for a failed sign-in, the user id as sent. */
+  /** The user or token id; the operator's account name; for a failed sign-in, the user id as sent (null unless shaped like one). */
   id: string | null;
   /** A user's role at the time; null for the others. */
   role: Role | null;

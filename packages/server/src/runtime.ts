@@ -4,15 +4,12 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { AUDIT_KEY_NAME, auditSealer } from './crypto/audit-mac.js';
-import { toKeyObject } from './crypto/envelope.js';
 import { loadMasterKeys } from './crypto/master-key-files.js';
 import { Keyring } from './crypto/keyring.js';
-import { createAuditService, type AuditService } from './services/audit.service.js';
+import { loadAuditService, type AuditService } from './services/audit.service.js';
 import { createIdentityService, loadSigningKey, type IdentityService } from './services/identity.service.js';
 import { createSecretsService, type SecretsService } from './services/secrets.service.js';
 import { createTokensService, type TokensService } from './services/tokens.service.js';
-import { loadServerKey } from './services/server-keys.js';
 import { createUsageService, type UsageService } from './services/usage.service.js';
 import type { Store } from './store/types.js';
 
@@ -46,14 +43,10 @@ export async function openRuntime(config: Config, log?: Pick<Logger, 'warn' | 'i
   try {
     const signingKey = await loadSigningKey(store, loaded.keys);
     const keyring = new Keyring(loaded.keys, store.keys);
-    const auditKey = await loadServerKey(store, loaded.keys, AUDIT_KEY_NAME);
-    const audit = createAuditService({
-      store,
-      sealer: auditSealer(toKeyObject(auditKey)),
+    const audit = await loadAuditService(store, loaded.keys, {
       warn: (fields, message) => log?.warn(fields, message),
       reads: config.auditReads,
     });
-    auditKey.fill(0);
     return {
       config,
       store,

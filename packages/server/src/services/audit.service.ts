@@ -6,6 +6,8 @@
  */
 import type { AuditAction } from '@ductape/sdk';
 import { userInfo } from 'node:os';
+import { AUDIT_KEY_NAME, auditSealer } from '../crypto/audit-mac.js';
+import { toKeyObject } from '../crypto/envelope.js';
 import { AppError } from '../errors.js';
 import type {
   AuditAppend,
@@ -17,6 +19,7 @@ import type {
 } from '../store/types.js';
 import type { Principal, RequestOrigin } from './principal.js';
 import { authorize } from './roles.js';
+import { loadServerKey } from './server-keys.js';
 
 /** Someone at the server running an operator command (`ductape workspace create`...). */
 export interface OperatorActor {
@@ -58,6 +61,7 @@ export function operatorActor(): OperatorActor {
 }
 
 const USER_AGENT_MAX = 256;
+const USER_ID = /^[0-9a-f]{24}$/;
 
 function actorColumns(actor: AuditActor): Pick<AuditEvent, 'actorType' | 'actorId' | 'actorRole'> {
   switch (actor.kind) {
@@ -68,7 +72,13 @@ function actorColumns(actor: AuditActor): Pick<AuditEvent, 'actorType' | 'actorI
     case 'operator':
       return { actorType: 'operator', actorId: actor.name, actorRole: null };
     case 'anonymous':
-      return { actorType: 'anonymous', actorId: actor.claimedUserId, actorRole: null };
+      // Only something shaped like a user id is kept: a private key pasted into the wrong
+      // field must not land in the log.
+      return {
+        actorType: 'anonymous',
+        actorId: USER_ID.test(actor.claimedUserId) ? actor.claimedUserId : null,
+        actorRole: null,
+      };
   }
 }
 
@@ -108,6 +118,20 @@ export interface AuditDeps {
 }
 
 export type AuditService = ReturnType<typeof createAuditService>;
+
+/** The audit service over the store's audit MAC key (a server key, created on first use). */
+export async function loadAuditService(
+  store: AuditDeps['store'] & Parameters<typeof loadServerKey>[0],
+  keys: Parameters<typeof loadServerKey>[1],
+  options: Pick<AuditDeps, 'warn' | 'reads'> = {},
+): Promise<AuditService> {
+  const raw = await loadServerKey(store, keys, AUDIT_KEY_NAME);
+  try {
+    return createAuditService({ store, sealer: auditSealer(toKeyObject(raw)), ...options });
+  } finally {
+    raw.fill(0);
+  }
+}
 
 interface Queued {
   events: AuditEvent[];

@@ -425,7 +425,20 @@ export function createSecretsService({ store, keyring, audit, maxSecretsPerWorks
       };
       for (const item of items) {
         if ('refused' in item) {
-          await refuse(item.key, 'secret.create', item.refused);
+          // The key of an item that failed validation is not recorded: it may not be a key at all.
+          await audit.refused(
+            principal.workspaceId,
+            principal,
+            'secret.create',
+            { detail: { import: true } },
+            item.refused,
+          );
+          results.push({
+            key: item.key,
+            status: 'refused',
+            code: item.refused.code,
+            message: item.refused.message,
+          });
           continue;
         }
         try {

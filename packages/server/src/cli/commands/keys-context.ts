@@ -54,18 +54,8 @@ export interface KeyAudit {
  * again when recording; failing that, a warning says the entry could not be written.
  */
 export async function openKeyAudit(context: KeysContext): Promise<KeyAudit> {
-  const { loadServerKey } = await import('../../services/server-keys.js');
-  const { AUDIT_KEY_NAME, auditSealer } = await import('../../crypto/audit-mac.js');
-  const { toKeyObject } = await import('../../crypto/envelope.js');
-  const { createAuditService, operatorActor } = await import('../../services/audit.service.js');
-  const open = async (): Promise<ReturnType<typeof createAuditService>> => {
-    const raw = await loadServerKey(context.store, context.masters.keys, AUDIT_KEY_NAME);
-    try {
-      return createAuditService({ store: context.store, sealer: auditSealer(toKeyObject(raw)) });
-    } finally {
-      raw.fill(0);
-    }
-  };
+  const { loadAuditService, operatorActor } = await import('../../services/audit.service.js');
+  const open = () => loadAuditService(context.store, context.masters.keys);
   let audit = await open().catch(() => undefined);
   const actor = operatorActor();
   return {
