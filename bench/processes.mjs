@@ -125,8 +125,12 @@ async function waitReady(child, url, timeoutMs, stderr) {
  */
 export async function startProcess(script, { env, readyPath }) {
   const port = await freePort();
+  // BENCH_PROFILE=<dir>: the server writes a V8 CPU profile there when it stops.
+  const profile = process.env.BENCH_PROFILE
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+    : [];
   const child = track(
-    spawn(process.execPath, [script], {
+    spawn(process.execPath, [...profile, script], {
       cwd: ROOT,
       env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'ignore', 'pipe'],

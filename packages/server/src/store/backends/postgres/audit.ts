@@ -19,42 +19,61 @@ type Queryable = Pick<pg.PoolClient, 'query'>;
 
 const COLUMN_COUNT = AUDIT_COLUMNS.split(',').length;
 /** Rows per INSERT: well under PostgreSQL's 65,535 parameters. */
-const ROWS_PER_INSERT = 1000;
+export const ROWS_PER_INSERT = 1000;
 
 /** Appends inside the caller's transaction. */
 export async function appendAudit(client: Queryable, append: AuditAppend): Promise<void> {
   if (append.events.length === 0) return;
-  const { workspaceId, sealer } = append;
-  // One statement takes the chain's lock and reads its head: a chain's first append creates
-  // the head (a concurrent first append waits on it), later ones lock it with a no-op update.
-  const { rows } = await client.query<{ seq: number; mac: Buffer }>(
-    `INSERT INTO audit_heads (workspace_id, seq, mac, head_mac) VALUES ($1, 0, $2, $2)
-     ON CONFLICT (workspace_id) DO UPDATE SET seq = audit_heads.seq RETURNING seq, mac`,
-    [workspaceId, sealer.genesis],
-  );
-  const current = rows[0];
-  const { records, head } = chainEvents(append, current && current.seq > 0 ? current : undefined);
+  const current = await lockHead(client, append.workspaceId, append.sealer.genesis);
+  const { records, head } = chainEvents(append, current);
   // The entries and the new head in one statement per 1000 entries (the head with the last).
   for (let start = 0; start < records.length; start += ROWS_PER_INSERT) {
-    const chunk = records.slice(start, start + ROWS_PER_INSERT);
     const values: unknown[] = [];
-    const tuples = chunk.map((record) => {
-      const first = values.length;
-      values.push(...auditValues(record));
-      return `(${Array.from({ length: COLUMN_COUNT }, (_, i) => `$${first + i + 1}`).join(', ')})`;
-    });
-    const insert = `INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ${tuples.join(', ')}`;
+    const chunk = records.slice(start, start + ROWS_PER_INSERT);
     if (start + ROWS_PER_INSERT < records.length) {
-      await client.query(insert, values);
-      continue;
+      await client.query(insertEntries(chunk, values), values);
+    } else {
+      const ctes = [`entries AS (${insertEntries(chunk, values)})`];
+      await client.query(`WITH ${ctes.join(', ')} ${updateHead(head, values)}`, values);
     }
-    const n = values.length;
-    values.push(workspaceId, head.seq, head.mac, head.headMac);
-    await client.query(
-      `WITH entries AS (${insert}) UPDATE audit_heads SET seq = $${n + 2}, mac = $${n + 3}, head_mac = $${n + 4} WHERE workspace_id = $${n + 1}`,
-      values,
-    );
   }
+}
+
+/**
+ * Takes the chain's lock and reads its head (undefined: no entry yet), in one statement: a
+ * chain's first append creates the head (a concurrent first append waits on it), later ones
+ * lock it with a no-op update. Held until the transaction ends.
+ */
+export async function lockHead(
+  client: Queryable,
+  workspaceId: string,
+  genesis: Buffer,
+): Promise<Pick<AuditHead, 'seq' | 'mac'> | undefined> {
+  const { rows } = await client.query<{ seq: number; mac: Buffer }>({
+    name: 'lock_audit_head',
+    text: `INSERT INTO audit_heads (workspace_id, seq, mac, head_mac) VALUES ($1, 0, $2, $2)
+     ON CONFLICT (workspace_id) DO UPDATE SET seq = audit_heads.seq RETURNING seq, mac`,
+    values: [workspaceId, genesis],
+  });
+  const current = rows[0];
+  return current && current.seq > 0 ? current : undefined;
+}
+
+/** `INSERT` of `records` (at most ROWS_PER_INSERT), their values pushed onto `values`. */
+export function insertEntries(records: AuditRecord[], values: unknown[]): string {
+  const tuples = records.map((record) => {
+    const first = values.length;
+    values.push(...auditValues(record));
+    return `(${Array.from({ length: COLUMN_COUNT }, (_, i) => `$${first + i + 1}`).join(', ')})`;
+  });
+  return `INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ${tuples.join(', ')}`;
+}
+
+/** `UPDATE` of the chain's head to `head`, its values pushed onto `values`. */
+export function updateHead(head: AuditHead, values: unknown[]): string {
+  const n = values.length;
+  values.push(head.workspaceId, head.seq, head.mac, head.headMac);
+  return `UPDATE audit_heads SET seq = $${n + 2}, mac = $${n + 3}, head_mac = $${n + 4} WHERE workspace_id = $${n + 1}`;
 }
 
 export async function listAudit(

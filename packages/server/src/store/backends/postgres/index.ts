@@ -15,7 +15,6 @@ import {
   type AuditFilter,
   type AuditHead,
   type AuditRecord,
-  DuplicateKeyError,
   StoreUnavailableError,
   type MigrationResult,
   type SecretChanges,
@@ -31,10 +30,8 @@ import {
 } from '../../types.js';
 import * as audit from './audit.js';
 import {
-  CHANGE_COLUMNS,
   INSERT_USER_COLUMNS,
   SECRET_META_COLUMNS as META_COLUMNS,
-  applyChanges,
   leavesOwners,
   USER_CHANGE_COLUMNS,
   userChangesToWrite,
@@ -45,7 +42,6 @@ import {
   serviceTokenValues,
   toServiceTokenRow,
   type ServiceTokenRecord,
-  changedFields,
   toSecretMeta,
   toUserRow,
   userValues,
@@ -55,6 +51,7 @@ import {
 import { isConnectionError } from './errors.js';
 import { migrateWith, quoteIdent } from './migrate.js';
 import { PostgresKeyStore, transactionClient } from './keys.js';
+import { WriteBatcher } from './write-batch.js';
 
 export interface PostgresOptions {
   url: string;
@@ -95,6 +92,8 @@ export class PostgresStore implements Store {
   readonly backend = 'postgres' as const;
   private readonly pool: pg.Pool;
   readonly keys: PostgresKeyStore;
+  /** Secret changes of one workspace, committed together (see write-batch.ts). */
+  private readonly batcher: WriteBatcher;
 
   private constructor(
     pool: pg.Pool,
@@ -106,6 +105,21 @@ export class PostgresStore implements Store {
       (text, values) => this.query(text, values),
       (work) => this.transaction(work),
     );
+    this.batcher = new WriteBatcher({
+      connect: async () => {
+        const client = await this.pool.connect();
+        const unguard = guardCheckedOut(client);
+        return {
+          client,
+          release: (error) => {
+            unguard();
+            client.release(error);
+          },
+        };
+      },
+      versionsToKeep,
+      unavailable: (error) => new StoreUnavailableError(error),
+    });
   }
 
   /** Connects, creates the schema when missing, applies migrations, and returns the store. */
@@ -171,7 +185,9 @@ export class PostgresStore implements Store {
     try {
       await client.query('BEGIN');
       const result = await transactionClient.run(client, () => work(client));
-      await client.query('COMMIT');
+      const commit = await client.query('COMMIT');
+      // COMMIT of a transaction that an error already ended reports ROLLBACK, not an error.
+      if (commit.command !== 'COMMIT') throw new Error(`COMMIT answered ${commit.command}`);
       unguard();
       client.release();
       return result;
@@ -310,39 +326,9 @@ export class PostgresStore implements Store {
     });
   }
 
+  /** Committed with the workspace's batch (see write-batch.ts). */
   async insertSecret(s: SecretRow, actor: string, auditAppend?: AuditAppend): Promise<void> {
-    try {
-      await this.transaction(async (client) => {
-        await client.query({
-          name: 'insert_secret',
-          text: `INSERT INTO secrets (${META_COLUMNS}, sealed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-          values: [
-            s.id,
-            s.workspaceId,
-            s.key,
-            s.description,
-            s.tokenType,
-            s.scope,
-            s.envs,
-            s.expiresAt,
-            s.revokedAt,
-            s.version,
-            s.createdAt,
-            s.updatedAt,
-            s.sealed,
-          ],
-        });
-        await client.query({
-          name: 'insert_version',
-          text: INSERT_VERSION,
-          values: [s.id, s.version, s.sealed, s.updatedAt, actor],
-        });
-        if (auditAppend) await audit.appendAudit(client, auditAppend);
-      });
-    } catch (error) {
-      if ((error as { code?: string }).code === '23505') throw new DuplicateKeyError();
-      throw error;
-    }
+    await this.batcher.run(s.workspaceId, { kind: 'insert', row: s, actor, audit: auditAppend });
   }
 
   async getSecret(workspaceId: string, key: string): Promise<SecretRow | undefined> {
@@ -384,7 +370,10 @@ export class PostgresStore implements Store {
     return rows.map(toMeta);
   }
 
-  /** Pessimistic: the row is locked (FOR UPDATE) from the read until the write commits. */
+  /**
+   * Pessimistic: the row is locked (FOR UPDATE) from the read until the write commits, with
+   * the workspace's batch (see write-batch.ts).
+   */
   async modifySecret(
     workspaceId: string,
     key: string,
@@ -392,37 +381,7 @@ export class PostgresStore implements Store {
     actor: string,
     auditOf?: (written: SecretMeta) => AuditAppend,
   ): Promise<SecretMeta | undefined> {
-    return this.transaction(async (client) => {
-      const { rows } = await client.query<SecretRecord>(
-        `SELECT ${META_COLUMNS}, sealed FROM secrets WHERE workspace_id = $1 AND key = $2 FOR UPDATE`,
-        [workspaceId, key],
-      );
-      const record = rows[0];
-      if (!record) return undefined;
-      const current = { ...toMeta(record), sealed: record.sealed as Buffer };
-      const changes = await compute(current);
-      if (changes === null) return applyChanges(current, { updatedAt: current.updatedAt });
-      const fields = changedFields(changes);
-      const sets = fields.map((f, i) => `${CHANGE_COLUMNS[f]} = $${i + 1}`).join(', ');
-      await client.query(`UPDATE secrets SET ${sets} WHERE id = $${fields.length + 1}`, [
-        ...fields.map((f) => changes[f]),
-        current.id,
-      ]);
-      if (changes.sealed !== undefined && changes.version !== undefined) {
-        await client.query({
-          name: 'insert_version',
-          text: INSERT_VERSION,
-          values: [current.id, changes.version, changes.sealed, changes.updatedAt, actor],
-        });
-        await client.query('DELETE FROM secret_versions WHERE secret_id = $1 AND version <= $2', [
-          current.id,
-          changes.version - this.versionsToKeep,
-        ]);
-      }
-      const written = applyChanges(current, changes);
-      if (auditOf) await audit.appendAudit(client, auditOf(written));
-      return written;
-    });
+    return this.batcher.run(workspaceId, { kind: 'modify', key, compute, actor, auditOf });
   }
 
   async getSecrets(workspaceId: string, keys: readonly string[]): Promise<SecretRow[]> {
@@ -512,16 +471,9 @@ export class PostgresStore implements Store {
     return { meta, sealed: rows[0]?.sealed };
   }
 
+  /** Committed with the workspace's batch (see write-batch.ts). */
   async deleteSecret(workspaceId: string, key: string, auditAppend?: AuditAppend): Promise<boolean> {
-    return this.transaction(async (client) => {
-      const result = await client.query('DELETE FROM secrets WHERE workspace_id = $1 AND key = $2', [
-        workspaceId,
-        key,
-      ]);
-      const found = result.rowCount === 1;
-      if (found && auditAppend) await audit.appendAudit(client, auditAppend);
-      return found;
-    });
+    return this.batcher.run(workspaceId, { kind: 'delete', key, audit: auditAppend });
   }
 
   async appendAudit(append: AuditAppend): Promise<void> {
@@ -546,8 +498,5 @@ export class PostgresStore implements Store {
     return work({ query: ((text: string, values?: unknown[]) => this.query(text, values)) as never });
   }
 }
-
-const INSERT_VERSION =
-  'INSERT INTO secret_versions (secret_id, version, sealed, created_at, created_by) VALUES ($1, $2, $3, $4, $5)';
 
 const INSERT_USER = `INSERT INTO users (${INSERT_USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`;

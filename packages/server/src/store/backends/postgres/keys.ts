@@ -37,6 +37,12 @@ export type Transaction = <T>(work: (client: pg.PoolClient) => Promise<T>) => Pr
  */
 export const transactionClient = new AsyncLocalStorage<pg.PoolClient>();
 
+/**
+ * Within a batch of secret changes (write-batch.ts), the newest data key version of each
+ * workspace, read once per batch transaction rather than once per sealed value.
+ */
+export const batchKeyVersions = new AsyncLocalStorage<Map<string, number | undefined>>();
+
 interface KeyRecord {
   workspace_id: string;
   version: number;
@@ -84,11 +90,15 @@ export class PostgresKeyStore implements KeyStore {
 
   /** Answered from the (workspace_id, version) primary key alone. */
   async latestKeyVersion(workspaceId: string): Promise<number | undefined> {
+    const memo = batchKeyVersions.getStore();
+    if (memo?.has(workspaceId)) return memo.get(workspaceId);
     const { rows } = await this.query<{ v: number | null }>(
       'SELECT MAX(version) AS v FROM workspace_keys WHERE workspace_id = $1',
       [workspaceId],
     );
-    return rows[0]?.v ?? undefined;
+    const version = rows[0]?.v ?? undefined;
+    memo?.set(workspaceId, version);
+    return version;
   }
 
   async addWorkspaceKey(key: WrappedDataKey, createdAt: number): Promise<boolean> {
