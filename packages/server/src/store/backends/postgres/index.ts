@@ -115,6 +115,7 @@ export class PostgresStore implements Store {
       schema: options.schema,
       connectTimeoutMs: options.connectTimeoutMs,
       onError: options.onListenerError,
+      query: (text, values) => this.query(text, values),
     });
     this.keys = new PostgresKeyStore(
       (text, values) => this.query(text, values),

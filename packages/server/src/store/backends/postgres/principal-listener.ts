@@ -11,10 +11,15 @@
  *   the cache is bypassed; when it is (re)connected every watcher is reset, since changes may
  *   have gone unheard meanwhile. It reconnects by itself, with backoff, and a failure of it
  *   is never more than a warning.
- * - After committing, the writer waits (100 ms at most) until its own listener has heard its
- *   nonce: the notification has then reached PostgreSQL's listeners, so the other nodes
- *   have, with all likelihood, heard it too before the client who made the change can ask
- *   any of them anything.
+ * - Every node that hears another's change drops the entry (synchronously, in the
+ *   notification's handler) and then answers with an `ack` notification naming the nonce.
+ * - After committing, the writer looks up which listener connections there are (by
+ *   application_name, in pg_stat_activity) and waits until its own listener has heard its
+ *   notification and every other listener has acknowledged it: only then is the change
+ *   acknowledged to the client, so no node can answer that client's next request from a
+ *   stale entry. The wait is bounded (ECHO_WAIT_MS): a node that does not answer in time is
+ *   hung or cut off, and its entries age out after the cache's maximum age at most.
+ *   Operator commands (no listener of their own) notify but do not wait.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -22,8 +27,8 @@ import type { PrincipalFeed, PrincipalKind, PrincipalWatcher } from '../../types
 
 export const PRINCIPAL_CHANNEL = 'ductape_principals';
 
-/** How long a writer waits for its own notification to come back. */
-export const ECHO_WAIT_MS = 100;
+/** How long a writer waits, at most, for every node to acknowledge its change. */
+export const ECHO_WAIT_MS = 500;
 
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5000;
@@ -34,6 +39,17 @@ export interface PrincipalListenerOptions {
   connectTimeoutMs?: number;
   /** Told when the listener's connection fails or cannot be made (it retries by itself). */
   onError?: (error: Error) => void;
+  /** A query through the pool, to find the listener connections. */
+  query: (text: string, values: unknown[]) => Promise<{ rows: { pid: number }[] }>;
+}
+
+/** A change of this node's, waiting to be heard everywhere. */
+interface Echo {
+  heardHere: boolean;
+  /** The other listeners' backend pids, once known. */
+  awaited: Set<number> | undefined;
+  acked: Set<number>;
+  check: () => void;
 }
 
 /** Announces one change inside a transaction; made by `PrincipalListener.announce`. */
@@ -46,8 +62,10 @@ export class PrincipalListener {
   private running = false;
   private retryMs = RETRY_MIN_MS;
   private retryTimer: NodeJS.Timeout | undefined;
-  /** Writers waiting for their notification to come back, by nonce. */
-  private readonly echoes = new Map<string, () => void>();
+  /** This node's changes waiting to be heard everywhere, by nonce. */
+  private readonly echoes = new Map<string, Echo>();
+  /** The backend pid of this node's listener connection. */
+  private ownPid: number | undefined;
 
   constructor(private readonly options: PrincipalListenerOptions) {}
 
@@ -89,31 +107,64 @@ export class PrincipalListener {
   /**
    * Runs `work` (a transaction) with the `notify` to call inside it for a change to `kind`
    * `id`. Once the work is over, if it notified, this node's watchers are told at once (also
-   * when the commit failed: it may have happened), and then, when it succeeded, the
-   * notification is waited for (at most ECHO_WAIT_MS) while the listener is connected.
+   * when the commit failed: it may have happened), and then, when it succeeded and the
+   * listener is connected, every node is waited for (at most ECHO_WAIT_MS).
    */
   async announce<T>(kind: PrincipalKind, id: string, work: (notify: Notify) => Promise<T>): Promise<T> {
     const nonce = randomBytes(8).toString('hex');
-    const payload = `${kind} ${id} ${nonce} ${this.options.schema}`;
     let notified = false;
-    let heard: Promise<void> | undefined;
+    let done = (): void => undefined;
+    const echo: Echo = {
+      heardHere: false,
+      awaited: undefined,
+      acked: new Set(),
+      check: () => {
+        if (echo.heardHere && echo.awaited && [...echo.awaited].every((pid) => echo.acked.has(pid))) done();
+      },
+    };
+    const everywhere = new Promise<void>((resolve) => (done = resolve));
+    // Registered before the commit: the notification may overtake the COMMIT's answer.
+    if (this.live) this.echoes.set(nonce, echo);
     try {
       const result = await work(async (client) => {
         notified = true;
-        // Registered before the commit: the notification may overtake the COMMIT's answer.
-        if (this.live && heard === undefined) {
-          heard = new Promise((resolve) => this.echoes.set(nonce, resolve));
-        }
-        await client.query('SELECT pg_notify($1, $2)', [PRINCIPAL_CHANNEL, payload]);
+        await client.query('SELECT pg_notify($1, $2)', [PRINCIPAL_CHANNEL, this.payload(kind, id, nonce)]);
       });
       if (notified) this.tell(kind, id);
-      if (heard) await this.within(heard, ECHO_WAIT_MS);
+      if (notified && this.echoes.has(nonce)) {
+        await this.within(
+          (async () => {
+            echo.awaited = await this.otherListeners();
+            echo.check();
+            await everywhere;
+          })(),
+          ECHO_WAIT_MS,
+        );
+      }
       return result;
     } catch (error) {
       if (notified) this.tell(kind, id);
       throw error;
     } finally {
       this.echoes.delete(nonce);
+      done();
+    }
+  }
+
+  private payload(kind: PrincipalKind | 'ack', id: string, nonce: string): string {
+    return `${kind} ${id} ${nonce} ${this.options.schema}`;
+  }
+
+  /** The backend pids of the other nodes' listener connections that are listening. */
+  private async otherListeners(): Promise<Set<number>> {
+    try {
+      const { rows } = await this.options.query(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND (query LIKE 'LISTEN %' OR query LIKE 'SELECT pg_notify%')",
+        [this.applicationName],
+      );
+      return new Set(rows.map((r) => r.pid).filter((pid) => pid !== this.ownPid));
+    } catch {
+      return new Set(); // cannot tell: wait for this node's own listener only
     }
   }
 
@@ -155,13 +206,14 @@ export class PrincipalListener {
     // Without these a dropped connection would be an uncaught 'error': a crash.
     client.on('error', fail);
     client.on('end', () => fail(new Error('the listener connection ended')));
-    client.on('notification', (message) => this.heard(message.channel, message.payload));
+    client.on('notification', (message) => this.heard(client, message));
     client
       .connect()
       .then(() => client.query(`LISTEN ${PRINCIPAL_CHANNEL}`))
       .then(
         () => {
           if (failed || this.client !== client) return;
+          this.ownPid = (client as unknown as { processID?: number }).processID;
           this.retryMs = RETRY_MIN_MS;
           // Changes made while nobody listened went unheard: start from nothing.
           this.live = true;
@@ -176,16 +228,39 @@ export class PrincipalListener {
     const wasLive = this.live;
     this.live = false;
     if (wasLive) for (const w of this.watchers) w.reset();
-    for (const resolve of this.echoes.values()) resolve();
+    // Writers waiting stop waiting: their change was told here, and nothing more can be heard.
+    for (const echo of this.echoes.values()) {
+      echo.heardHere = true;
+      echo.awaited = new Set();
+      echo.check();
+    }
     this.echoes.clear();
   }
 
-  private heard(channel: string, payload: string | undefined): void {
+  private heard(client: pg.Client, message: pg.Notification): void {
+    const { channel, payload, processId } = message;
     if (channel !== PRINCIPAL_CHANNEL || payload === undefined) return;
     const [kind, id, nonce] = payload.split(' ', 3);
     const schema = payload.split(' ').slice(3).join(' ');
-    if (schema !== this.options.schema || (kind !== 'user' && kind !== 'token') || !id) return;
-    this.tell(kind, id);
-    if (nonce) this.echoes.get(nonce)?.();
+    if (schema !== this.options.schema || !id || !nonce) return;
+    if (kind === 'ack') {
+      const echo = this.echoes.get(nonce);
+      echo?.acked.add(processId);
+      echo?.check();
+      return;
+    }
+    if (kind !== 'user' && kind !== 'token') return;
+    this.tell(kind, id); // dropped here before anyone is told it was
+    const echo = this.echoes.get(nonce);
+    if (echo) {
+      echo.heardHere = true;
+      echo.check();
+      return;
+    }
+    // Another node's (or an operator command's) change: say it was heard. A failure of the
+    // connection shows up on its 'error' event.
+    client
+      .query('SELECT pg_notify($1, $2)', [PRINCIPAL_CHANNEL, this.payload('ack', '-', nonce)])
+      .catch(() => undefined);
   }
 }
