@@ -11,6 +11,7 @@ import { createIdentityService, loadSigningKey, type IdentityService } from './s
 import { createSecretsService, type SecretsService } from './services/secrets.service.js';
 import { createTokensService, type TokensService } from './services/tokens.service.js';
 import { createUsageService, type UsageService } from './services/usage.service.js';
+import { PrincipalCache } from './services/principal-cache.js';
 import type { Store } from './store/types.js';
 
 export interface Runtime {
@@ -22,10 +23,25 @@ export interface Runtime {
   tokens: TokensService;
   usage: UsageService;
   audit: AuditService;
+  /** The cache authentication reads through; only in a server (`cachePrincipals`). */
+  principals?: PrincipalCache;
   close(): Promise<void>;
 }
 
-export async function openRuntime(config: Config, log?: Pick<Logger, 'warn' | 'info'>): Promise<Runtime> {
+export interface RuntimeOptions {
+  /**
+   * Cache the users and service tokens that authentication reads (see principal-cache.ts).
+   * The server does; operator commands, which authenticate nobody, do not (on PostgreSQL
+   * the cache keeps a LISTEN connection open).
+   */
+  cachePrincipals?: boolean;
+}
+
+export async function openRuntime(
+  config: Config,
+  log?: Pick<Logger, 'warn' | 'info'>,
+  options: RuntimeOptions = {},
+): Promise<Runtime> {
   const loaded = loadMasterKeys(config, (primary, added) =>
     log?.info({ primary, added }, 're-read the master key files of the data dir: found new key ids'),
   );
@@ -47,12 +63,15 @@ export async function openRuntime(config: Config, log?: Pick<Logger, 'warn' | 'i
       warn: (fields, message) => log?.warn(fields, message),
       reads: config.auditReads,
     });
+    const principals = options.cachePrincipals ? new PrincipalCache(store) : undefined;
     return {
       config,
       store,
       keyring,
+      principals,
       identity: createIdentityService({
         store,
+        principals,
         keyring,
         signingKey,
         accessTokenTtlSeconds: config.accessTokenTtlSeconds,
@@ -68,7 +87,10 @@ export async function openRuntime(config: Config, log?: Pick<Logger, 'warn' | 'i
       tokens: createTokensService({ store, audit }),
       usage: createUsageService({ store, keyring, audit }),
       audit,
-      close: () => store.close(),
+      close: async () => {
+        await principals?.close();
+        await store.close();
+      },
     };
   } catch (error) {
     await store.close();
@@ -89,6 +111,11 @@ export async function openStore(config: Config, log?: Pick<Logger, 'warn'>): Pro
         log?.warn(
           { error: error.message, code: (error as { code?: string }).code },
           'a pooled database connection failed; it will be replaced',
+        ),
+      onListenerError: (error) =>
+        log?.warn(
+          { error: error.message, code: (error as { code?: string }).code },
+          'the connection listening for user and token changes failed; until it is back, every request reads them from the database',
         ),
     });
   }

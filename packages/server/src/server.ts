@@ -36,7 +36,7 @@ export async function startServer(
   config: Config,
   logger: Logger = createLogger(config),
 ): Promise<RunningServer> {
-  const runtime = await openRuntime(config, logger);
+  const runtime = await openRuntime(config, logger, { cachePrincipals: true });
   const app = buildApp({
     identity: runtime.identity,
     secrets: runtime.secrets,

@@ -13,8 +13,9 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { describeEachBackend } from './helpers/backends.js';
 import { startTestServer, type Credentials, type TestServer } from './helpers/harness.js';
-import { assertErrorBody, rawRequest } from './helpers/http.js';
+import { assertErrorBody, rawRequest, sleep } from './helpers/http.js';
 import { expectError, serverSql } from './helpers/usage.js';
+import { ECHO_WAIT_MS, PRINCIPAL_CHANNEL } from '../src/store/backends/postgres/principal-listener.js';
 
 const SHAPE = /^dst_([0-9a-f]{24})_[A-Za-z0-9_-]{43}$/;
 const now = (): number => Math.floor(Date.now() / 1000);
@@ -153,6 +154,14 @@ describeEachBackend('service tokens', (backend) => {
       now() - 1,
       created.token_id,
     ]);
+    if (backend === 'postgres') {
+      // SQL behind the server's back: on SQLite the server notices another connection's
+      // commit by itself; on PostgreSQL it hears of it when announced as the store announces
+      // its own changes (see principal-listener.ts), else only after the cache's maximum age.
+      const payload = `token ${created.token_id} test ${server.env.DUCTAPE_PG_SCHEMA as string}`;
+      await serverSql(server, 'SELECT pg_notify($1, $2)', [PRINCIPAL_CHANNEL, payload]);
+      await sleep(ECHO_WAIT_MS);
+    }
     await expectError(service.secrets.fetch('OPEN'), {
       status: 401,
       code: 'TOKEN_EXPIRED',

@@ -19,6 +19,7 @@ import { newId } from '../ids.js';
 import type { Store, UserChanges, UserRow } from '../store/types.js';
 import { createSignInGuard, DEFAULT_SIGN_IN_LIMITS, type SignInLimits } from './rate-limit.js';
 import { authorize } from './roles.js';
+import type { PrincipalSource } from './principal-cache.js';
 
 export type { Principal } from './principal.js';
 
@@ -56,6 +57,11 @@ export interface IdentityDeps {
   >;
   keyring: Pick<Keyring, 'newWorkspaceKey'>;
   audit: Pick<AuditService, 'entries' | 'entry' | 'read' | 'guard' | 'refused'>;
+  /**
+   * Where authentication reads users and service tokens: a PrincipalCache in front of the
+   * store (the server), or the store itself (the default).
+   */
+  principals?: PrincipalSource;
   signingKey: KeyObject;
   accessTokenTtlSeconds: number;
   /** Per-node limits on sign-in; the defaults when not given. */
@@ -74,6 +80,7 @@ const invalidCredentials = (): AppError =>
 
 export function createIdentityService(deps: IdentityDeps) {
   const { store, keyring, audit, signingKey, accessTokenTtlSeconds } = deps;
+  const principals = deps.principals ?? store;
   const signInGuard = createSignInGuard(deps.signInLimits ?? DEFAULT_SIGN_IN_LIMITS, deps.now);
 
   async function userPrincipal(bearer: string, origin?: RequestOrigin): Promise<UserPrincipal> {
@@ -84,7 +91,7 @@ export function createIdentityService(deps: IdentityDeps) {
         : new AppError('TOKEN_INVALID', 'Access token is not valid');
     }
     const { claims } = result;
-    const user = await store.getUser(claims.u);
+    const user = await principals.getUser(claims.u);
     if (
       !user ||
       user.workspaceId !== claims.w ||
@@ -96,10 +103,13 @@ export function createIdentityService(deps: IdentityDeps) {
     return { kind: 'user', workspaceId: user.workspaceId, userId: user.id, role: user.role, origin };
   }
 
-  /** Looked up on every request, so a revoke takes effect at once on every node. */
+  /**
+   * Looked up on every request (in the principal cache, which drops a token as soon as it is
+   * revoked anywhere), so a revoke takes effect at once on every node.
+   */
   async function serviceTokenPrincipal(bearer: string, origin?: RequestOrigin): Promise<TokenPrincipal> {
     const parsed = parseServiceToken(bearer);
-    const row = parsed ? await store.getServiceToken(parsed.id) : undefined;
+    const row = parsed ? await principals.getServiceToken(parsed.id) : undefined;
     const matches = verifyCredential(bearer, row?.tokenHash);
     if (!row || !matches) throw new AppError('TOKEN_INVALID', 'Service token is not valid');
     if (row.revokedAt !== null) throw new AppError('TOKEN_INVALID', 'Service token has been revoked');

@@ -214,6 +214,31 @@ export class StoreFullError extends Error {
   }
 }
 
+/** What a principal cache holds: users and service tokens, by id. */
+export type PrincipalKind = 'user' | 'token';
+
+/** Told of changes to users and service tokens, for a cache of them (services/principal-cache.ts). */
+export interface PrincipalWatcher {
+  /**
+   * One user or token changed: by this process (before the change is acknowledged) or, on
+   * PostgreSQL, by any node (when its notification arrives).
+   */
+  changed(kind: PrincipalKind, id: string): void;
+  /** Changes may have gone unseen (another process committed, a listener reconnected): forget everything. */
+  reset(): void;
+}
+
+export interface PrincipalFeed {
+  /**
+   * Whether cached rows may be used right now: false while changes could go unseen (on
+   * PostgreSQL, while the node's listener is not connected). On SQLite it first notices other
+   * processes' commits (and resets). Cheap: called on every authentication.
+   */
+  fresh(): boolean;
+  /** Stops telling this watcher. */
+  stop(): Promise<void>;
+}
+
 export type StoreBackend = 'sqlite' | 'postgres';
 
 /** What opening the store did to its schema: from one version to another (equal: nothing to do). */
@@ -314,6 +339,13 @@ export interface Store extends WrappedKeySource {
     revokedAt: number,
     audit?: AuditAppend,
   ): Promise<boolean>;
+
+  /**
+   * Tells `watcher` of every change to users and service tokens that a cache of them must
+   * honour. Changes go through `updateUser` and `revokeServiceToken`; new rows need no
+   * telling (a cache holds only rows that exist).
+   */
+  watchPrincipals(watcher: PrincipalWatcher): PrincipalFeed;
 
   /** Appends events to a workspace's audit chain, in one transaction of their own. */
   appendAudit(append: AuditAppend): Promise<void>;

@@ -17,6 +17,8 @@ import {
   type AuditRecord,
   StoreUnavailableError,
   type MigrationResult,
+  type PrincipalFeed,
+  type PrincipalWatcher,
   type SecretChanges,
   type UserChanges,
   type SecretVersionMeta,
@@ -51,6 +53,7 @@ import {
 import { isConnectionError } from './errors.js';
 import { migrateWith, quoteIdent } from './migrate.js';
 import { PostgresKeyStore, transactionClient } from './keys.js';
+import { PrincipalListener } from './principal-listener.js';
 import { WriteBatcher } from './write-batch.js';
 
 export interface PostgresOptions {
@@ -64,6 +67,8 @@ export interface PostgresOptions {
   queryTimeoutMs?: number;
   /** Told about connection errors on idle pooled clients (which would otherwise crash). */
   onIdleError?: (error: Error) => void;
+  /** Told when the principal listener's connection fails; it reconnects by itself. */
+  onListenerError?: (error: Error) => void;
 }
 
 // bigint (int8) columns hold unix milliseconds: well inside Number's exact range.
@@ -94,13 +99,23 @@ export class PostgresStore implements Store {
   readonly keys: PostgresKeyStore;
   /** Secret changes of one workspace, committed together (see write-batch.ts). */
   private readonly batcher: WriteBatcher;
+  /** This node's LISTEN connection, opened by the first `watchPrincipals`. */
+  readonly principals: PrincipalListener;
 
   private constructor(
     pool: pg.Pool,
     readonly migration: MigrationResult,
     private readonly versionsToKeep: number,
+    options: PostgresOptions,
   ) {
     this.pool = pool;
+    this.principals = new PrincipalListener({
+      url: options.url,
+      schema: options.schema,
+      connectTimeoutMs: options.connectTimeoutMs,
+      onError: options.onListenerError,
+      query: (text, values) => this.query(text, values),
+    });
     this.keys = new PostgresKeyStore(
       (text, values) => this.query(text, values),
       (work) => this.transaction(work),
@@ -158,7 +173,7 @@ export class PostgresStore implements Store {
       await pool.end().catch(() => undefined);
       throw error;
     }
-    return new PostgresStore(pool, migration, options.versionsToKeep ?? DEFAULT_VERSIONS_TO_KEEP);
+    return new PostgresStore(pool, migration, options.versionsToKeep ?? DEFAULT_VERSIONS_TO_KEEP, options);
   }
 
   private async query<R extends pg.QueryResultRow>(
@@ -201,7 +216,13 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.principals.stop();
     await this.pool.end();
+  }
+
+  /** Heard through this node's LISTEN connection (see principal-listener.ts). */
+  watchPrincipals(watcher: PrincipalWatcher): PrincipalFeed {
+    return this.principals.watch(watcher);
   }
 
   /** Readiness: a short timeout of its own, so a load balancer's check never hangs. */
@@ -300,30 +321,35 @@ export class PostgresStore implements Store {
     requested: UserChanges,
     auditAppend?: AuditAppend,
   ): Promise<UserRow | undefined | 'last-owner'> {
-    return this.transaction(async (client) => {
-      const { rows } = await client.query<UserRecord>(
-        'SELECT * FROM users WHERE workspace_id = $1 ORDER BY id FOR UPDATE',
-        [workspaceId],
-      );
-      const record = rows.find((r) => r.id === id);
-      if (!record) return undefined;
-      const user = toUserRow(record);
-      const changes = userChangesToWrite(user, requested);
-      if (leavesOwners(user, changes)) {
-        const owners = rows.filter((r) => r.role === 'owner' && r.removed_at === null).length;
-        if (owners <= 1) return 'last-owner' as const;
-      }
-      const fields = (Object.keys(changes) as (keyof UserChanges)[]).filter((f) => changes[f] !== undefined);
-      if (fields.length > 0) {
-        const sets = fields.map((f, i) => `${USER_CHANGE_COLUMNS[f]} = $${i + 1}`).join(', ');
-        await client.query(`UPDATE users SET ${sets} WHERE id = $${fields.length + 1}`, [
-          ...fields.map((f) => changes[f]),
-          id,
-        ]);
-      }
-      if (auditAppend) await audit.appendAudit(client, auditAppend);
-      return { ...user, ...changes };
-    });
+    return this.principals.announce('user', id, (notify) =>
+      this.transaction(async (client) => {
+        const { rows } = await client.query<UserRecord>(
+          'SELECT * FROM users WHERE workspace_id = $1 ORDER BY id FOR UPDATE',
+          [workspaceId],
+        );
+        const record = rows.find((r) => r.id === id);
+        if (!record) return undefined;
+        const user = toUserRow(record);
+        const changes = userChangesToWrite(user, requested);
+        if (leavesOwners(user, changes)) {
+          const owners = rows.filter((r) => r.role === 'owner' && r.removed_at === null).length;
+          if (owners <= 1) return 'last-owner' as const;
+        }
+        const fields = (Object.keys(changes) as (keyof UserChanges)[]).filter(
+          (f) => changes[f] !== undefined,
+        );
+        if (fields.length > 0) {
+          const sets = fields.map((f, i) => `${USER_CHANGE_COLUMNS[f]} = $${i + 1}`).join(', ');
+          await client.query(`UPDATE users SET ${sets} WHERE id = $${fields.length + 1}`, [
+            ...fields.map((f) => changes[f]),
+            id,
+          ]);
+          await notify(client);
+        }
+        if (auditAppend) await audit.appendAudit(client, auditAppend);
+        return { ...user, ...changes };
+      }),
+    );
   }
 
   /** Committed with the workspace's batch (see write-batch.ts). */
@@ -436,15 +462,18 @@ export class PostgresStore implements Store {
     revokedAt: number,
     auditAppend?: AuditAppend,
   ): Promise<boolean> {
-    return this.transaction(async (client) => {
-      const result = await client.query(
-        'UPDATE service_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE workspace_id = $2 AND id = $3',
-        [revokedAt, workspaceId, id],
-      );
-      const found = result.rowCount === 1;
-      if (found && auditAppend) await audit.appendAudit(client, auditAppend);
-      return found;
-    });
+    return this.principals.announce('token', id, (notify) =>
+      this.transaction(async (client) => {
+        const result = await client.query(
+          'UPDATE service_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE workspace_id = $2 AND id = $3',
+          [revokedAt, workspaceId, id],
+        );
+        const found = result.rowCount === 1;
+        if (found) await notify(client);
+        if (found && auditAppend) await audit.appendAudit(client, auditAppend);
+        return found;
+      }),
+    );
   }
 
   async listVersions(workspaceId: string, key: string): Promise<SecretVersionMeta[] | undefined> {

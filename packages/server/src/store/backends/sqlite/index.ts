@@ -23,6 +23,9 @@ import {
   type AuditHead,
   type AuditRecord,
   type MigrationResult,
+  type PrincipalFeed,
+  type PrincipalKind,
+  type PrincipalWatcher,
   type SecretChanges,
   type UserChanges,
   type SecretVersionMeta,
@@ -76,6 +79,9 @@ export class SqliteStore implements Store {
   private readonly updateStatements = new Map<string, Database.Statement>();
   private readonly audit: SqliteAudit;
   private readonly writes: WriteQueue;
+  private readonly principalWatchers = new Set<PrincipalWatcher>();
+  /** `PRAGMA data_version` when last looked at, for the principal watchers. */
+  private dataVersion = 0;
 
   private readonly versionsToKeep: number;
   readonly keys: SqliteKeyStore;
@@ -112,6 +118,8 @@ export class SqliteStore implements Store {
     this.keys = new SqliteKeyStore(db, this.writes);
     this.stmt = {
       ping: db.prepare('SELECT 1'),
+      // Moves when another connection (another process) commits; never for this one's own.
+      dataVersion: db.prepare('PRAGMA data_version').pluck(),
       getServerKey: db.prepare('SELECT name, kek_id, wrapped FROM server_keys WHERE name = ?'),
       insertServerKey: db.prepare(
         'INSERT INTO server_keys (name, kek_id, wrapped) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
@@ -168,12 +176,48 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (!this.db.open) return;
+    this.principalWatchers.clear();
     await this.writes.close();
     this.db.close();
   }
 
   async ping(): Promise<void> {
     this.stmt.ping.get();
+  }
+
+  /**
+   * Reads and writes (the write queue included) share this one connection, so
+   * `PRAGMA data_version` moves only when another process commits: an operator command such
+   * as `ductape user remove` on the same file. Each `fresh()` looks (a few microseconds) and
+   * resets every watcher when it moved. This process's own changes are told directly.
+   */
+  watchPrincipals(watcher: PrincipalWatcher): PrincipalFeed {
+    if (this.principalWatchers.size === 0) this.dataVersion = this.stmt.dataVersion.get() as number;
+    this.principalWatchers.add(watcher);
+    return {
+      fresh: () => {
+        if (!this.db.open) return false;
+        let version: number;
+        try {
+          version = this.stmt.dataVersion.get() as number;
+        } catch {
+          return false; // the store's own read will say what is wrong
+        }
+        if (version !== this.dataVersion) {
+          this.dataVersion = version;
+          for (const w of this.principalWatchers) w.reset();
+        }
+        return true;
+      },
+      stop: async () => {
+        this.principalWatchers.delete(watcher);
+      },
+    };
+  }
+
+  /** Called inside the write, before its commit: nothing else runs until the commit. */
+  private principalChanged(kind: PrincipalKind, id: string): void {
+    for (const w of this.principalWatchers) w.changed(kind, id);
   }
 
   async getServerKey(name: string): Promise<ServerKeyRow | undefined> {
@@ -260,6 +304,7 @@ export class SqliteStore implements Store {
       if (fields.length > 0) {
         const sets = fields.map((f) => `${USER_CHANGE_COLUMNS[f]} = ?`).join(', ');
         this.db.prepare(`UPDATE users SET ${sets} WHERE id = ?`).run(...fields.map((f) => changes[f]), id);
+        this.principalChanged('user', id);
       }
       if (audit) this.audit.appendSync(audit);
       return { ...user, ...changes };
@@ -402,6 +447,7 @@ export class SqliteStore implements Store {
   ): Promise<boolean> {
     return this.writes.run(() => {
       const found = this.stmt.revokeServiceToken.run(revokedAt, workspaceId, id).changes === 1;
+      if (found) this.principalChanged('token', id);
       if (found && audit) this.audit.appendSync(audit);
       return found;
     });
