@@ -228,11 +228,9 @@ export function createSecretsService({ store, keyring, audit, maxSecretsPerWorks
     const now = Date.now();
     const id = newId();
     const version = 1;
-    const sealed = await sealSecret(
-      keyring,
-      { workspaceId: principal.workspaceId, secretId: id, version },
-      input.value,
-    );
+    // Sealed when the store is ready to write it (see Store.insertSecret).
+    const sealed = (): Promise<Buffer> =>
+      sealSecret(keyring, { workspaceId: principal.workspaceId, secretId: id, version }, input.value);
     const row = {
       id,
       workspaceId: principal.workspaceId,

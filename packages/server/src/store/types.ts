@@ -59,6 +59,9 @@ export interface SecretRow extends SecretMeta {
   sealed: Buffer;
 }
 
+/** A secret to insert: its sealed value, or how to seal it (see Store.insertSecret). */
+export type NewSecretRow = SecretMeta & { sealed: Buffer | (() => Promise<Buffer>) };
+
 /** One recorded value of a secret (metadata; the sealed value stays in the store). */
 export interface SecretVersionMeta {
   version: number;
@@ -288,9 +291,12 @@ export interface Store extends WrappedKeySource {
 
   /**
    * Throws `DuplicateKeyError` when the key exists in the workspace. Records the value as
-   * version `row.version`, written by `actor`.
+   * version `row.version`, written by `actor`. `row.sealed` may be a function that seals the
+   * value: the store calls it once, when it suits (PostgreSQL: inside the batch's
+   * transaction, so a batch asks for the newest data key once, not once per value); what it
+   * throws fails this insert alone.
    */
-  insertSecret(row: SecretRow, actor: string, audit?: AuditAppend): Promise<void>;
+  insertSecret(row: NewSecretRow, actor: string, audit?: AuditAppend): Promise<void>;
   getSecret(workspaceId: string, key: string): Promise<SecretRow | undefined>;
   getSecretMeta(workspaceId: string, key: string): Promise<SecretMeta | undefined>;
   /** Full rows (sealed values included) of the given keys that exist, in any order. */

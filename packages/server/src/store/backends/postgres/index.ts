@@ -24,6 +24,7 @@ import {
   type SecretVersionMeta,
   type ServiceTokenRow,
   type SecretMeta,
+  type NewSecretRow,
   type SecretRow,
   type ServerKeyRow,
   type Store,
@@ -353,7 +354,7 @@ export class PostgresStore implements Store {
   }
 
   /** Committed with the workspace's batch (see write-batch.ts). */
-  async insertSecret(s: SecretRow, actor: string, auditAppend?: AuditAppend): Promise<void> {
+  async insertSecret(s: NewSecretRow, actor: string, auditAppend?: AuditAppend): Promise<void> {
     await this.batcher.run(s.workspaceId, { kind: 'insert', row: s, actor, audit: auditAppend });
   }
 

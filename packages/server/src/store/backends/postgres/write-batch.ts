@@ -14,7 +14,8 @@
  * 2. the rows of every key in the batch, locked (FOR UPDATE) in key order;
  * 3. (JavaScript) each change decided against its row: a create of an existing key is a
  *    duplicate, an update or delete of a missing one finds nothing, an update's `compute`
- *    runs (and may refuse); nothing is written yet, so a refusal concerns its change alone;
+ *    runs (and may refuse), a create's value is sealed (the newest data key version is read
+ *    once per batch); nothing is written yet, so a refusal concerns its change alone;
  * 4. the chain's head locked and read, the entries numbered and MACed;
  * 5. every insert, update, version, pruning, delete, audit entry and the new head in one
  *    statement, then COMMIT.
@@ -34,6 +35,7 @@ import { chainEvents } from '../../audit-records.js';
 import {
   DuplicateKeyError,
   type AuditAppend,
+  type NewSecretRow,
   type SecretChanges,
   type SecretMeta,
   type SecretRow,
@@ -44,7 +46,7 @@ import { batchKeyVersions, transactionClient } from './keys.js';
 
 /** One change of a secret, as the store's methods describe it. */
 export type Change =
-  | { kind: 'insert'; row: SecretRow; actor: string; audit?: AuditAppend }
+  | { kind: 'insert'; row: NewSecretRow; actor: string; audit?: AuditAppend }
   | {
       kind: 'modify';
       key: string;
@@ -216,14 +218,18 @@ export class WriteBatcher {
 
   private async decideOne(change: Change, current: SecretRow | undefined): Promise<Decided> {
     switch (change.kind) {
-      case 'insert':
+      case 'insert': {
         if (current) return { ok: false, error: new DuplicateKeyError() };
+        const { sealed } = change.row;
+        // Sealed here, the batch's newest data key version is read once for all its values.
+        const row = { ...change.row, sealed: typeof sealed === 'function' ? await sealed() : sealed };
         return {
           ok: true,
           value: undefined,
-          write: { kind: 'insert', row: change.row, actor: change.actor },
+          write: { kind: 'insert', row, actor: change.actor },
           audit: change.audit,
         };
+      }
       case 'delete':
         if (!current) return { ok: true, value: false };
         return { ok: true, value: true, write: { kind: 'delete', id: current.id }, audit: change.audit };

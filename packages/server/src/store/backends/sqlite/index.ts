@@ -31,6 +31,7 @@ import {
   type SecretVersionMeta,
   type ServiceTokenRow,
   type SecretMeta,
+  type NewSecretRow,
   type SecretRow,
   type ServerKeyRow,
   type Store,
@@ -311,7 +312,11 @@ export class SqliteStore implements Store {
     });
   }
 
-  async insertSecret(s: SecretRow, actor: string, audit?: AuditAppend): Promise<void> {
+  async insertSecret(row: NewSecretRow, actor: string, audit?: AuditAppend): Promise<void> {
+    const s: SecretRow = {
+      ...row,
+      sealed: typeof row.sealed === 'function' ? await row.sealed() : row.sealed,
+    };
     try {
       await this.writes.run(() => {
         this.insertSecretRow(s);
