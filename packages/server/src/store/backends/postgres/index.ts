@@ -34,6 +34,7 @@ import {
   CHANGE_COLUMNS,
   INSERT_USER_COLUMNS,
   SECRET_META_COLUMNS as META_COLUMNS,
+  SECRET_LIST_COLUMNS,
   applyChanges,
   leavesOwners,
   USER_CHANGE_COLUMNS,
@@ -46,9 +47,11 @@ import {
   toServiceTokenRow,
   type ServiceTokenRecord,
   changedFields,
+  listedSecretMeta,
   toSecretMeta,
   toUserRow,
   userValues,
+  type SecretListRow,
   type SecretRecord,
   type UserRecord,
 } from '../../records.js';
@@ -77,6 +80,19 @@ const types = {
 };
 
 const toMeta = (r: SecretRecord): SecretMeta => toSecretMeta(r, (list) => list);
+
+// text[]: most secrets have no scope and no environments, and '{}' needs no parser.
+const TEXT_ARRAY_OID = 1009;
+type TypeParsers = (oid: number, format?: 'text' | 'binary') => (v: string) => unknown;
+const parseTextArray = (pg.types.getTypeParser as TypeParsers)(TEXT_ARRAY_OID, 'text');
+/** The listing's parsers: the pool's, with that shortcut. */
+const listTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === TEXT_ARRAY_OID
+      ? (v: string) => (v === '{}' ? [] : parseTextArray(v))
+      : (types.getTypeParser as TypeParsers)(oid, format)) as never,
+};
+const sameList = (list: string[]): string[] => list;
 
 /**
  * The pool listens for 'error' only on idle clients. A checked-out client whose connection
@@ -376,12 +392,24 @@ export class PostgresStore implements Store {
   }
 
   async listSecrets(workspaceId: string): Promise<SecretMeta[]> {
-    const { rows } = await this.query<SecretRecord>(
-      `SELECT ${META_COLUMNS} FROM secrets WHERE workspace_id = $1 ORDER BY key`,
-      [workspaceId],
-      'list_secrets',
-    );
-    return rows.map(toMeta);
+    let rows: SecretListRow[];
+    try {
+      // Rows as arrays: node-postgres then builds no object per row.
+      ({ rows } = await this.pool.query<SecretListRow>({
+        name: 'list_secret_rows',
+        text: `SELECT ${SECRET_LIST_COLUMNS} FROM secrets WHERE workspace_id = $1 ORDER BY key`,
+        values: [workspaceId],
+        rowMode: 'array',
+        types: listTypes,
+      }));
+    } catch (error) {
+      if (isConnectionError(error)) throw new StoreUnavailableError(error);
+      throw error;
+    }
+    const out = new Array<SecretMeta>(rows.length);
+    for (let i = 0; i < rows.length; i++)
+      out[i] = listedSecretMeta(workspaceId, rows[i] as SecretListRow, sameList);
+    return out;
   }
 
   /** Pessimistic: the row is locked (FOR UPDATE) from the read until the write commits. */
