@@ -34,7 +34,6 @@ import {
   CHANGE_COLUMNS,
   INSERT_USER_COLUMNS,
   SECRET_META_COLUMNS as META_COLUMNS,
-  SECRET_LIST_COLUMNS,
   applyChanges,
   leavesOwners,
   USER_CHANGE_COLUMNS,
@@ -48,6 +47,7 @@ import {
   type ServiceTokenRecord,
   changedFields,
   listedSecretMeta,
+  secretListColumns,
   toSecretMeta,
   toUserRow,
   userValues,
@@ -81,17 +81,6 @@ const types = {
 
 const toMeta = (r: SecretRecord): SecretMeta => toSecretMeta(r, (list) => list);
 
-// text[]: most secrets have no scope and no environments, and '{}' needs no parser.
-const TEXT_ARRAY_OID = 1009;
-type TypeParsers = (oid: number, format?: 'text' | 'binary') => (v: string) => unknown;
-const parseTextArray = (pg.types.getTypeParser as TypeParsers)(TEXT_ARRAY_OID, 'text');
-/** The listing's parsers: the pool's, with that shortcut. */
-const listTypes = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === TEXT_ARRAY_OID
-      ? (v: string) => (v === '{}' ? [] : parseTextArray(v))
-      : (types.getTypeParser as TypeParsers)(oid, format)) as never,
-};
 const sameList = (list: string[]): string[] => list;
 
 /**
@@ -397,10 +386,9 @@ export class PostgresStore implements Store {
       // Rows as arrays: node-postgres then builds no object per row.
       ({ rows } = await this.pool.query<SecretListRow>({
         name: 'list_secret_rows',
-        text: `SELECT ${SECRET_LIST_COLUMNS} FROM secrets WHERE workspace_id = $1 ORDER BY key`,
+        text: `SELECT ${secretListColumns("'{}'::text[]")} FROM secrets WHERE workspace_id = $1 ORDER BY key`,
         values: [workspaceId],
         rowMode: 'array',
-        types: listTypes,
       }));
     } catch (error) {
       if (isConnectionError(error)) throw new StoreUnavailableError(error);

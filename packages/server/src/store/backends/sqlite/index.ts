@@ -38,7 +38,6 @@ import {
   CHANGE_COLUMNS,
   INSERT_USER_COLUMNS,
   SECRET_META_COLUMNS as META_COLUMNS,
-  SECRET_LIST_COLUMNS,
   applyChanges,
   leavesOwners,
   USER_CHANGE_COLUMNS,
@@ -52,6 +51,7 @@ import {
   type ServiceTokenRecord,
   changedFields,
   listedSecretMeta,
+  secretListColumns,
   toSecretMeta,
   toUserRow,
   userValues,
@@ -141,7 +141,7 @@ export class SqliteStore implements Store {
       countSecrets: db.prepare('SELECT COUNT(*) AS n FROM secrets WHERE workspace_id = ?'),
       // Rows as arrays: better-sqlite3 then builds no object per row, most of a big list's cost.
       listSecrets: db
-        .prepare(`SELECT ${SECRET_LIST_COLUMNS} FROM secrets WHERE workspace_id = ? ORDER BY key`)
+        .prepare(`SELECT ${secretListColumns("'[]'")} FROM secrets WHERE workspace_id = ? ORDER BY key`)
         .raw(),
       deleteSecret: db.prepare('DELETE FROM secrets WHERE workspace_id = ? AND key = ?'),
       insertVersion: db.prepare(
