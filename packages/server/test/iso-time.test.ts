@@ -1,12 +1,12 @@
 /**
- * isoString must be Date.prototype.toISOString, value for value: checked with fast-check
+ * isoString (and writeIso, its bytes) must be Date.prototype.toISOString, value for value: checked with fast-check
  * over the whole range of Date (and past it, where both must throw), with the boundaries of
  * days, months, leap years, centuries and of the four-digit years pinned as examples.
  */
 import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isoString } from '../src/http/iso-time.js';
+import { isoString, writeIso } from '../src/http/iso-time.js';
 
 /** The largest |ms| a Date holds. */
 const DATE_LIMIT = 8.64e15;
@@ -22,12 +22,22 @@ function expected(ms: number): string | RangeError {
   }
 }
 
+const buf = Buffer.alloc(64);
+
 function check(ms: number): void {
   const want = expected(ms);
   if (want instanceof RangeError) {
     assert.throws(() => isoString(ms), RangeError, `isoString(${ms}) must throw as toISOString does`);
+    assert.throws(() => writeIso(buf, 0, ms), RangeError, `writeIso(${ms}) must throw as toISOString does`);
   } else {
     assert.equal(isoString(ms), want, `isoString(${ms})`);
+    // At an offset, between bytes that must stay as they were.
+    buf.fill(0xee);
+    const end = writeIso(buf, 5, ms);
+    assert.equal(end, 5 + want.length, `writeIso(${ms}) length`);
+    assert.equal(buf.toString('latin1', 5, end), want, `writeIso(${ms})`);
+    assert.equal(buf[4], 0xee);
+    assert.equal(buf[end], 0xee);
   }
 }
 

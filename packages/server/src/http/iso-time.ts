@@ -20,6 +20,7 @@ const THREE_DIGITS = Array.from({ length: 1000 }, (_, i) => pad(i, 3));
 // Secrets written the same day share their date: the last one formatted is kept.
 let cachedDay = NaN;
 let cachedDate = '';
+let cachedDateBytes = Buffer.alloc(0);
 
 /** "YYYY-MM-DDT" of a day counted from 1970-01-01 (proleptic Gregorian, UTC). */
 function datePart(day: number): string {
@@ -42,13 +43,21 @@ function datePart(day: number): string {
   return `${pad(year, 4)}-${TWO_DIGITS[month]}-${TWO_DIGITS[dayOfMonth]}T`;
 }
 
-export function isoString(ms: number): string {
-  if (!Number.isInteger(ms) || ms < FIRST_MS || ms > LAST_MS) return new Date(ms).toISOString();
-  const day = Math.floor(ms / DAY_MS);
+/** The date part of `ms` (integer, in range), through the one-day cache. */
+function cachedDatePart(day: number): void {
   if (day !== cachedDay) {
     cachedDate = datePart(day);
+    cachedDateBytes = Buffer.from(cachedDate, 'latin1');
     cachedDay = day;
   }
+}
+
+const inRange = (ms: number): boolean => Number.isInteger(ms) && ms >= FIRST_MS && ms <= LAST_MS;
+
+export function isoString(ms: number): string {
+  if (!inRange(ms)) return new Date(ms).toISOString();
+  const day = Math.floor(ms / DAY_MS);
+  cachedDatePart(day);
   let rest = ms - day * DAY_MS;
   const hours = Math.floor(rest / 3_600_000);
   rest -= hours * 3_600_000;
@@ -56,4 +65,40 @@ export function isoString(ms: number): string {
   rest -= minutes * 60_000;
   const seconds = Math.floor(rest / 1000);
   return `${cachedDate}${TWO_DIGITS[hours]}:${TWO_DIGITS[minutes]}:${TWO_DIGITS[seconds]}.${THREE_DIGITS[rest - seconds * 1000]}Z`;
+}
+
+const ZERO = 48;
+
+/**
+ * Writes `isoString(ms)` into `buf` at `pos` as ASCII bytes, without making the string;
+ * returns the position after it. `buf` must have room for 27 bytes ("+275760-09-13T00:00:00.000Z").
+ */
+export function writeIso(buf: Buffer, pos: number, ms: number): number {
+  if (!inRange(ms)) return pos + buf.write(new Date(ms).toISOString(), pos, 'latin1');
+  const day = Math.floor(ms / DAY_MS);
+  cachedDatePart(day);
+  const date = cachedDateBytes;
+  let p = pos;
+  for (let i = 0; i < date.length; i++) buf[p++] = date[i] as number;
+  let rest = ms - day * DAY_MS;
+  const hours = Math.floor(rest / 3_600_000);
+  rest -= hours * 3_600_000;
+  const minutes = Math.floor(rest / 60_000);
+  rest -= minutes * 60_000;
+  const seconds = Math.floor(rest / 1000);
+  const millis = rest - seconds * 1000;
+  buf[p++] = ZERO + Math.floor(hours / 10);
+  buf[p++] = ZERO + (hours % 10);
+  buf[p++] = 58; // :
+  buf[p++] = ZERO + Math.floor(minutes / 10);
+  buf[p++] = ZERO + (minutes % 10);
+  buf[p++] = 58; // :
+  buf[p++] = ZERO + Math.floor(seconds / 10);
+  buf[p++] = ZERO + (seconds % 10);
+  buf[p++] = 46; // .
+  buf[p++] = ZERO + Math.floor(millis / 100);
+  buf[p++] = ZERO + (Math.floor(millis / 10) % 10);
+  buf[p++] = ZERO + (millis % 10);
+  buf[p++] = 90; // Z
+  return p;
 }
