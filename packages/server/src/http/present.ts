@@ -5,8 +5,10 @@
 import type { AuditAction, AuditEntry, Role, Secret, SecretWithValue } from '@ductape/sdk';
 import { secretState } from '../services/secret-state.js';
 import type { AuditRecord, SecretMeta } from '../store/types.js';
+import { isoString } from './iso-time.js';
 
 export function presentSecret(m: SecretMeta, nowMs = Date.now()): Secret {
+  const createdAt = isoString(m.createdAt);
   return {
     _id: m.id,
     workspace_id: m.workspaceId,
@@ -17,10 +19,11 @@ export function presentSecret(m: SecretMeta, nowMs = Date.now()): Secret {
     envs: m.envs,
     expires_at: m.expiresAt,
     status: secretState(m, nowMs),
-    revoked_at: m.revokedAt === null ? null : new Date(m.revokedAt).toISOString(),
+    revoked_at: m.revokedAt === null ? null : isoString(m.revokedAt),
     version: m.version,
-    createdAt: new Date(m.createdAt).toISOString(),
-    updatedAt: new Date(m.updatedAt).toISOString(),
+    createdAt,
+    // A secret never updated (most of a big list) has one timestamp to format, not two.
+    updatedAt: m.updatedAt === m.createdAt ? createdAt : isoString(m.updatedAt),
   };
 }
 

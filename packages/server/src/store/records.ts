@@ -58,6 +58,52 @@ export function toSecretMeta<L>(r: SecretRecord<L>, decodeList: (list: L) => str
   };
 }
 
+/**
+ * The columns of a listing, read as arrays (no object per row): metadata only, never
+ * `sealed`, and no workspace_id, which is the one the listing asked for. An empty scope or
+ * environment list (`emptyList`, as the backend writes it; most secrets have both) is read
+ * as NULL, which costs neither a string nor a parse.
+ */
+export function secretListColumns(emptyList: string): string {
+  return `id, key, description, token_type, NULLIF(scope, ${emptyList}), NULLIF(envs, ${emptyList}), expires_at, revoked_at, version, created_at, updated_at`;
+}
+
+/** A row of secretListColumns, in that order (null: an empty list). */
+export type SecretListRow<L = string[]> = [
+  id: string,
+  key: string,
+  description: string | null,
+  tokenType: string | null,
+  scope: L | null,
+  envs: L | null,
+  expiresAt: number | null,
+  revokedAt: number | null,
+  version: number,
+  createdAt: number,
+  updatedAt: number,
+];
+
+export function listedSecretMeta<L>(
+  workspaceId: string,
+  r: SecretListRow<L>,
+  decodeList: (list: L) => string[],
+): SecretMeta {
+  return {
+    id: r[0],
+    workspaceId,
+    key: r[1],
+    description: r[2],
+    tokenType: r[3] as SecretMeta['tokenType'],
+    scope: r[4] === null ? [] : decodeList(r[4]),
+    envs: r[5] === null ? [] : decodeList(r[5]),
+    expiresAt: r[6],
+    revokedAt: r[7],
+    version: r[8],
+    createdAt: r[9],
+    updatedAt: r[10],
+  };
+}
+
 export function toUserRow(r: UserRecord): UserRow {
   return {
     id: r.id,

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { SecretsService } from '../../services/secrets.service.js';
 import { presentSecret, presentSecretWithValue } from '../present.js';
+import { secretsListJson } from '../present-list.js';
 import {
   createSecretBody,
   fetchQuery,
@@ -16,10 +17,11 @@ import {
 export function registerSecretsRoutes(app: FastifyInstance, secrets: SecretsService): void {
   const keyOf = (params: unknown): string => parse(keyParams, params, 'path').key;
 
-  app.get('/v1/secrets', async (request) => {
+  app.get('/v1/secrets', async (request, reply) => {
     const now = Date.now();
     const list = await secrets.list(request.principal);
-    return { secrets: list.map((m) => presentSecret(m, now)) };
+    // Already JSON: `{ secrets: list.map((m) => presentSecret(m, now)) }`, written as bytes.
+    return reply.type('application/json; charset=utf-8').send(secretsListJson(list, now));
   });
 
   app.post('/v1/secrets', { config: { body: true } }, async (request, reply) => {

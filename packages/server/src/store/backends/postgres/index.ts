@@ -45,9 +45,12 @@ import {
   serviceTokenValues,
   toServiceTokenRow,
   type ServiceTokenRecord,
+  listedSecretMeta,
+  secretListColumns,
   toSecretMeta,
   toUserRow,
   userValues,
+  type SecretListRow,
   type SecretRecord,
   type UserRecord,
 } from '../../records.js';
@@ -80,6 +83,8 @@ const types = {
 };
 
 const toMeta = (r: SecretRecord): SecretMeta => toSecretMeta(r, (list) => list);
+
+const sameList = (list: string[]): string[] => list;
 
 /**
  * The pool listens for 'error' only on idle clients. A checked-out client whose connection
@@ -389,12 +394,23 @@ export class PostgresStore implements Store {
   }
 
   async listSecrets(workspaceId: string): Promise<SecretMeta[]> {
-    const { rows } = await this.query<SecretRecord>(
-      `SELECT ${META_COLUMNS} FROM secrets WHERE workspace_id = $1 ORDER BY key`,
-      [workspaceId],
-      'list_secrets',
-    );
-    return rows.map(toMeta);
+    let rows: SecretListRow[];
+    try {
+      // Rows as arrays: node-postgres then builds no object per row.
+      ({ rows } = await this.pool.query<SecretListRow>({
+        name: 'list_secret_rows',
+        text: `SELECT ${secretListColumns("'{}'::text[]")} FROM secrets WHERE workspace_id = $1 ORDER BY key`,
+        values: [workspaceId],
+        rowMode: 'array',
+      }));
+    } catch (error) {
+      if (isConnectionError(error)) throw new StoreUnavailableError(error);
+      throw error;
+    }
+    const out = new Array<SecretMeta>(rows.length);
+    for (let i = 0; i < rows.length; i++)
+      out[i] = listedSecretMeta(workspaceId, rows[i] as SecretListRow, sameList);
+    return out;
   }
 
   /**
