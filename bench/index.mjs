@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the real server (`node packages/server/dist/main.js`, as `npm start` runs
+ * `npm run bench`: the real server (`node [flags] packages/server/dist/main.js`, exactly as `npm start` runs
  * it) on a fresh store, seeded, then driven over loopback by autocannon from another
  * process, next to a bare node:http server measured with the same load settings.
  *
@@ -20,7 +20,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { signIn } from './api.mjs';
 import { measureRunOverhead } from './cli-overhead.mjs';
-import { killAll, ROOT, runLoad, runSeed, startProcess, watchProcess } from './processes.mjs';
+import { killAll, ROOT, runLoad, runSeed, START_FLAGS, startProcess, watchProcess } from './processes.mjs';
 import { baseScenarios, bigScenario } from './scenarios.mjs';
 import { allTargets, formatTable } from './targets.mjs';
 
@@ -182,7 +182,7 @@ async function runBackend(backend, results) {
   ]);
   out.seeding.push(...seeded.map(({ name, count, seconds }) => ({ name, count, seconds })));
   const seeds = Object.fromEntries(seeded.map((s) => [s.name, s]));
-  let server = await startProcess(SERVER, { env, readyPath: '/readyz' });
+  let server = await startProcess(SERVER, { env, readyPath: '/readyz', nodeFlags: START_FLAGS });
   try {
     for (const scenario of baseScenarios().filter((s) => wanted(s.id))) {
       try {
@@ -209,7 +209,7 @@ async function runBackend(backend, results) {
   log(`${backend}: seeding ${big} secrets`);
   const [bigSeed] = await runSeed(env, [{ name: 'big', prefix: 'B', count: big }]);
   out.seeding.push({ name: bigSeed.name, count: bigSeed.count, seconds: bigSeed.seconds });
-  server = await startProcess(SERVER, { env, readyPath: '/readyz' });
+  server = await startProcess(SERVER, { env, readyPath: '/readyz', nodeFlags: START_FLAGS });
   try {
     const label = `fetch (${big >= 1_000_000 ? `${big / 1_000_000}M` : `${big / 1000}k`})`;
     out.scenarios.fetchBig = await measure(server, bigScenario(label), bigSeed);
@@ -278,7 +278,7 @@ async function main() {
       listConnections: 1,
       bigCount: { sqlite: SETTINGS.big, postgres: DATABASE_URL ? SETTINGS.bigPg : undefined },
       pgPoolSize: DATABASE_URL ? Number(process.env.DUCTAPE_PG_POOL_SIZE ?? 10) : undefined,
-      server: `node ${SERVER} (NODE_ENV=production, LOG_LEVEL=warn)`,
+      server: `node ${[...START_FLAGS, SERVER].join(' ')} (NODE_ENV=production, LOG_LEVEL=warn)`,
     },
     bare: {},
     backends: {},

@@ -13,6 +13,19 @@ import { fileURLToPath, URL } from 'node:url';
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const children = new Set();
 
+/**
+ * The Node.js flags `npm start` gives the server (package.json's `start` script is
+ * `node [flags...] packages/server/dist/main.js`), so the server under test runs as users run it.
+ */
+export const START_FLAGS = (() => {
+  const start = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts.start;
+  const words = start.trim().split(/\s+/);
+  if (words[0] !== 'node' || !words.at(-1).endsWith('main.js')) {
+    throw new Error(`package.json's start script is not 'node [flags] .../main.js': ${start}`);
+  }
+  return words.slice(1, -1);
+})();
+
 /** Spawns a child and keeps track of it until it exits. */
 export function track(child) {
   children.add(child);
@@ -120,17 +133,17 @@ async function waitReady(child, url, timeoutMs, stderr) {
 }
 
 /**
- * Starts a server process (`node <script>` with `env`) on a free port of 127.0.0.1 and waits
+ * Starts a server process (`node [nodeFlags] <script>` with `env`) on a free port of 127.0.0.1 and waits
  * until `readyPath` answers. Returns its pid, URL and a `stop()` that ends it gracefully.
  */
-export async function startProcess(script, { env, readyPath }) {
+export async function startProcess(script, { env, readyPath, nodeFlags = [] }) {
   const port = await freePort();
   // BENCH_PROFILE=<dir>: the server writes a V8 CPU profile there when it stops.
   const profile = process.env.BENCH_PROFILE
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
     : [];
   const child = track(
-    spawn(process.execPath, [...profile, script], {
+    spawn(process.execPath, [...nodeFlags, ...profile, script], {
       cwd: ROOT,
       env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,5 +1,5 @@
 /**
- * `npm run soak`: the real server (`node packages/server/dist/main.js`, as `npm start` runs
+ * `npm run soak`: the real server (`node [flags] packages/server/dist/main.js`, exactly as `npm start` runs
  * it) on a fresh store, driven by another process (soak-load.mjs) at a steady rate with a mix
  * of reads and writes, while its resident memory is sampled from /proc.
  *
@@ -22,7 +22,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { clearInterval, setInterval } from 'node:timers';
 import { parseArgs } from 'node:util';
-import { killAll, ROOT, runNode, runSeed, startProcess } from './processes.mjs';
+import { killAll, ROOT, runNode, runSeed, START_FLAGS, startProcess } from './processes.mjs';
 
 const SERVER = 'packages/server/dist/main.js';
 const CLI = 'packages/server/dist/cli/index.js';
@@ -134,7 +134,7 @@ async function soak(settings, env) {
   log(`seeding ${SEEDED} secrets`);
   const [seed] = await runSeed(env, [{ name: 'soak', prefix: 'S', count: SEEDED }]);
   const creds = operatorUser(env, seed.workspace_id);
-  const server = await startProcess(SERVER, { env, readyPath: '/readyz' });
+  const server = await startProcess(SERVER, { env, readyPath: '/readyz', nodeFlags: START_FLAGS });
   const rss = { idle: rssMb(server.pid), start: undefined, end: undefined, peak: 0 };
   /** [ms since the load started, MB], every 250 ms. */
   const samples = [];
