@@ -9,9 +9,8 @@ import type { SecretWithValue } from '@ductape/sdk';
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { POSTGRES_MIGRATIONS } from '../src/store/migrations/postgres.js';
-import { freshPgSchema, newMasterKey, PG_SKIP_REASON, PG_URL } from './helpers/backends.js';
+import { freshPgSchema, newMasterKey, pgSql as sql, PG_SKIP_REASON, PG_URL } from './helpers/backends.js';
 import { runCli, type Credentials } from './helpers/harness.js';
 import { accessToken, assertErrorBody, freePort, rawRequest, type RawResponse } from './helpers/http.js';
 import {
@@ -20,16 +19,6 @@ import {
   startServerProcess,
   type ServerProcess,
 } from './helpers/server-process.js';
-
-async function sql<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    return (await client.query<R>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 /** Runs an operator command and returns its JSON output. */
 async function operator(args: string[], env: Record<string, string>): Promise<Record<string, string>> {

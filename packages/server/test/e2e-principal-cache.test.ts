@@ -11,10 +11,9 @@
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { PrincipalCache } from '../src/services/principal-cache.js';
 import type { PrincipalWatcher, ServiceTokenRow, UserRow } from '../src/store/types.js';
-import { freshPgSchema, newMasterKey, PG_SKIP_REASON, PG_URL } from './helpers/backends.js';
+import { freshPgSchema, newMasterKey, pgSql as sql, PG_SKIP_REASON, PG_URL } from './helpers/backends.js';
 import { runCli, startTestServer, tempDir, type Credentials } from './helpers/harness.js';
 import { accessToken, assertErrorBody, rawRequest, sleep } from './helpers/http.js';
 import { openRawDb, type RawDb } from './helpers/raw-db.js';
@@ -254,16 +253,6 @@ describe('principal cache in a server on SQLite', () => {
     });
   });
 });
-
-async function sql<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    return (await client.query<R>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 describe('principal cache on two server nodes on one PostgreSQL', { skip: PG_SKIP_REASON }, () => {
   let schema: Awaited<ReturnType<typeof freshPgSchema>>;

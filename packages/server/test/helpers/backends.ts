@@ -59,6 +59,17 @@ export function describeEachBackend(title: string, body: (backend: BackendName) 
   }
 }
 
+/** One statement on the test PostgreSQL, on a connection of its own, behind the server's back. */
+export async function pgSql<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    return (await client.query<R>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 /** A fresh, empty schema on the test PostgreSQL; `drop()` removes it and all it holds. */
 export async function freshPgSchema(): Promise<{ schema: string; drop(): Promise<void> }> {
   const schema = `ductape_test_${randomBytes(6).toString('hex')}`;

@@ -33,8 +33,8 @@ export async function appendAudit(client: Queryable, append: AuditAppend): Promi
     if (start + ROWS_PER_INSERT < records.length) {
       await client.query(insertEntries(chunk, values), values);
     } else {
-      const ctes = [`entries AS (${insertEntries(chunk, values)})`];
-      await client.query(`WITH ${ctes.join(', ')} ${updateHead(head, values)}`, values);
+      const entries = insertEntries(chunk, values);
+      await client.query(`WITH entries AS (${entries}) ${updateHead(head, values)}`, values);
     }
   }
 }
