@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, runNode } from './processes.mjs';
 
-const CLI = 'packages/server/dist/cli/index.js';
+const CLI = 'packages/cli/bin/ductape.js';
 const SCRIPT = 'bench/run-overhead.mjs';
 
 function median(values) {

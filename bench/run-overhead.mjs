@@ -17,7 +17,8 @@ import Ductape from '../packages/sdk/dist/esm/index.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MAIN = join(ROOT, 'packages/server/dist/main.js');
-const CLI = join(ROOT, 'packages/server/dist/cli/index.js');
+const CLI = join(ROOT, 'packages/cli/bin/ductape.js');
+const OPERATOR = join(ROOT, 'packages/server/bin/ductape-server.js');
 const RUNS = Math.max(20, Number(process.env.RUNS) || 30);
 const APP = 'bench_app';
 const ENV = 'prd';
@@ -101,7 +102,7 @@ const serverEnv = {
 const server = spawn(process.execPath, [MAIN], { env: serverEnv, stdio: ['ignore', 'ignore', 'inherit'] });
 try {
   await waitForHealth(url, server);
-  const made = spawnSync(process.execPath, [CLI, 'workspace', 'create', '--name', 'bench', '--json'], {
+  const made = spawnSync(process.execPath, [OPERATOR, 'workspace', 'create', '--name', 'bench', '--json'], {
     env: serverEnv,
     encoding: 'utf8',
   });

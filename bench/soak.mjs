@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { killAll, ROOT, runNode, runSeed, START_FLAGS, startProcess } from './processes.mjs';
 
 const SERVER = 'packages/server/dist/main.js';
-const CLI = 'packages/server/dist/cli/index.js';
+const OPERATOR = 'packages/server/bin/ductape-server.js';
 const SEEDED = 1000;
 const log = (message) => process.stderr.write(`[soak] ${message}\n`);
 
@@ -101,7 +101,7 @@ async function dropSchema(env) {
 function operatorUser(env, workspaceId) {
   const result = spawnSync(
     process.execPath,
-    [CLI, 'user', 'create', '--workspace', workspaceId, '--role', 'admin', '--json'],
+    [OPERATOR, 'user', 'create', '--workspace', workspaceId, '--role', 'admin', '--json'],
     {
       cwd: ROOT,
       env,

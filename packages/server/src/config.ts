@@ -18,6 +18,11 @@ export interface Config {
   /** Older master keys, base64, for unwrapping only during a rotation (`DUCTAPE_MASTER_KEY_PREVIOUS`). */
   readonly previousMasterKeys: readonly string[];
   readonly logLevel: LogLevel;
+  /**
+   * `pretty`: human-readable log lines; `json`: one JSON object a line. Unset (`auto`): pretty
+   * when stdout is a terminal, JSON otherwise (`LOG_FORMAT`).
+   */
+  readonly logFormat: 'json' | 'pretty' | 'auto';
   /** Lifetime of the access tokens issued by `POST /v1/auth/token`, in seconds. */
   readonly accessTokenTtlSeconds: number;
   /** How many versions of each secret are kept (`DUCTAPE_KEEP_VERSIONS`, default 20). */
@@ -99,7 +104,7 @@ function masterKeyList(env: Env, name: string): readonly string[] {
 }
 
 /**
- * The new master key for `ductape keys rotate-master`, from `DUCTAPE_NEW_MASTER_KEY`; read by
+ * The new master key for `ductape-server keys rotate-master`, from `DUCTAPE_NEW_MASTER_KEY`; read by
  * that command only, never by the server.
  */
 export function loadNewMasterKey(env: Env = process.env): string | undefined {
@@ -116,6 +121,13 @@ export function loadConfig(env: Env = process.env): Config {
   const logLevel = (env.LOG_LEVEL?.trim() || 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
+  }
+  const logFormat = env.LOG_FORMAT?.trim() || 'auto';
+  if (logFormat !== 'json' && logFormat !== 'pretty' && logFormat !== 'auto') {
+    throw new ConfigError(
+      'LOG_FORMAT',
+      `must be json or pretty (unset: pretty on a terminal), got '${logFormat}'`,
+    );
   }
   const masterKey = env.DUCTAPE_MASTER_KEY?.trim() || undefined;
   if (masterKey !== undefined) {
@@ -181,6 +193,7 @@ export function loadConfig(env: Env = process.env): Config {
     masterKey,
     previousMasterKeys,
     logLevel,
+    logFormat,
     accessTokenTtlSeconds: integer(env, 'DUCTAPE_ACCESS_TOKEN_TTL', 900, 5, 86_400),
     signInLimits: Object.freeze({
       failuresPerAddress: integer(env, 'DUCTAPE_SIGNIN_FAILURES_PER_IP', 20, 1, 1_000_000),

@@ -1,9 +1,9 @@
 /**
- * The server process: read the configuration: read the configuration, start the server, stop it cleanly on SIGTERM
+ * The server process: read the configuration, start the server, stop it cleanly on SIGTERM
  * or SIGINT (stop accepting, finish requests in flight, close the store, exit 0).
  */
 import { ConfigError, loadConfig } from './config.js';
-import { createLogger, startServer } from './server.js';
+import { createLogger, logDestination, startServer } from './server.js';
 
 export async function runServerProcess(): Promise<void> {
   let config;
@@ -16,7 +16,7 @@ export async function runServerProcess(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config);
+  const logger = createLogger(config, await logDestination(config));
   let server;
   try {
     server = await startServer(config, logger);
@@ -25,6 +25,13 @@ export async function runServerProcess(): Promise<void> {
     process.exit(1);
   }
   logger.info({ url: server.url, dataDir: config.dataDir }, `ductape listening on ${server.url}`);
+  if (server.runtime.store.migration.from === 0) {
+    // A brand-new store: say, once, what a newcomer does next.
+    logger.info(
+      'new store: create a workspace and its owner with `npx ductape-server workspace create --name <name>` ' +
+        '(same environment as this server)',
+    );
+  }
 
   const stop = (signal: string): void => {
     logger.info({ signal }, 'shutting down: finishing requests in flight');

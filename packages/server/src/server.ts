@@ -32,6 +32,27 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: Des
   return destination ? pino(options, destination) : pino(options);
 }
 
+/**
+ * Whether log lines should be written for people: LOG_FORMAT=pretty, or unset with stdout a
+ * terminal. pino-pretty is loaded only then, so a server writing JSON never loads it.
+ */
+export async function logDestination(
+  config: Pick<Config, 'logFormat'>,
+  stdout: NodeJS.WriteStream = process.stdout,
+): Promise<DestinationStream | undefined> {
+  const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && stdout.isTTY === true);
+  if (!pretty) return undefined;
+  const { default: prettyStream } = await import('pino-pretty');
+  // Synchronous, as pino's own stdout default is: lines written just before an exit are kept.
+  return prettyStream({
+    colorize: stdout.isTTY === true,
+    sync: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname',
+    singleLine: true,
+  });
+}
+
 export async function startServer(
   config: Config,
   logger: Logger = createLogger(config),

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { SQLITE_MIGRATIONS } from '../src/store/migrations/sqlite.js';
 import { describeEachBackend, newMasterKey } from './helpers/backends.js';
-import { runCli, startTestServer, storeEnv } from './helpers/harness.js';
+import { runOperator, startTestServer, storeEnv } from './helpers/harness.js';
 
 describeEachBackend('operator commands', (backend) => {
   let env: Record<string, string>;
@@ -19,10 +19,10 @@ describeEachBackend('operator commands', (backend) => {
   after(() => cleanup());
 
   it('migrate brings a new database up to date, then has nothing to do', async () => {
-    const first = await runCli(['migrate', '--json'], { env });
+    const first = await runOperator(['migrate', '--json'], { env });
     assert.equal(first.code, 0, first.stderr);
     assert.deepEqual(JSON.parse(first.stdout), { backend, from: 0, to: SQLITE_MIGRATIONS.length });
-    const again = await runCli(['migrate'], { env });
+    const again = await runOperator(['migrate'], { env });
     assert.equal(again.code, 0, again.stderr);
     assert.equal(
       again.stdout,
@@ -31,11 +31,11 @@ describeEachBackend('operator commands', (backend) => {
   });
 
   it('workspace create and user create print credentials that sign in', async () => {
-    const ws = await runCli(['workspace', 'create', '--name', 'ops', '--json'], { env });
+    const ws = await runOperator(['workspace', 'create', '--name', 'ops', '--json'], { env });
     assert.equal(ws.code, 0, ws.stderr);
     const owner = JSON.parse(ws.stdout) as Record<string, string>;
     assert.deepEqual(Object.keys(owner).sort(), ['private_key', 'user_id', 'workspace_id']);
-    const user = await runCli(
+    const user = await runOperator(
       ['user', 'create', '--workspace', owner.workspace_id as string, '--role', 'viewer', '--json'],
       {
         env,
@@ -56,23 +56,23 @@ describeEachBackend('operator commands', (backend) => {
   });
 
   it('without --json, says the key is shown once', async () => {
-    const ws = await runCli(['workspace', 'create', '--name', 'people'], { env });
+    const ws = await runOperator(['workspace', 'create', '--name', 'people'], { env });
     assert.equal(ws.code, 0, ws.stderr);
     assert.match(ws.stdout, /private_key\s+dtk_/);
     assert.match(ws.stdout, /shown only this once/);
   });
 
   it('refuses a bad role (usage, exit 2) and an unknown workspace (exit 1)', async () => {
-    const role = await runCli(['user', 'create', '--workspace', 'x', '--role', 'boss'], { env });
+    const role = await runOperator(['user', 'create', '--workspace', 'x', '--role', 'boss'], { env });
     assert.equal(role.code, 2);
     assert.match(role.stderr, /--role: must be one of/);
-    const missing = await runCli(['user', 'create', '--workspace', 'nope', '--role', 'admin'], { env });
+    const missing = await runOperator(['user', 'create', '--workspace', 'nope', '--role', 'admin'], { env });
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /workspace 'nope' does not exist/);
   });
 
   it('names the bad variable when the configuration is wrong', async () => {
-    const bad = await runCli(['migrate'], {
+    const bad = await runOperator(['migrate'], {
       env: {
         ...env,
         DUCTAPE_PG_POOL_SIZE: '0',

@@ -1,5 +1,5 @@
 /**
- * The operator's user commands against each backend (`ductape user list | rotate-key |
+ * The operator's user commands against each backend (`ductape-server user list | rotate-key |
  * remove`): they act on the store directly, and a running server sees the change at its
  * next request: a replaced key or a removed user's access token is refused at once.
  */
@@ -7,7 +7,13 @@ import type { User, UserWhoAmI } from '@ductape/sdk';
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { describeEachBackend } from './helpers/backends.js';
-import { runCli, startTestServer, storeEnv, type Credentials, type TestServer } from './helpers/harness.js';
+import {
+  runOperator,
+  startTestServer,
+  storeEnv,
+  type Credentials,
+  type TestServer,
+} from './helpers/harness.js';
 import { accessToken, assertErrorBody, rawRequest } from './helpers/http.js';
 
 const USER_FIELDS = ['created_at', 'removed_at', 'role', 'status', 'user_id', 'workspace_id'];
@@ -19,8 +25,8 @@ describeEachBackend('operator user commands', (backend) => {
   let owner: Credentials;
 
   const cli = async (args: string[], code = 0) => {
-    const result = await runCli(args, { env });
-    assert.equal(result.code, code, `ductape ${args.join(' ')}: ${result.stderr}`);
+    const result = await runOperator(args, { env });
+    assert.equal(result.code, code, `ductape-server ${args.join(' ')}: ${result.stderr}`);
     return result;
   };
   const newUser = async (role: string): Promise<Credentials> => {
@@ -35,7 +41,7 @@ describeEachBackend('operator user commands', (backend) => {
 
   before(async () => {
     ({ env, cleanup } = await storeEnv(backend));
-    const made = await runCli(['workspace', 'create', '--name', 'operators', '--json'], { env });
+    const made = await runOperator(['workspace', 'create', '--name', 'operators', '--json'], { env });
     assert.equal(made.code, 0, made.stderr);
     owner = JSON.parse(made.stdout) as Credentials;
     // A server on the same store, running while the commands change it.

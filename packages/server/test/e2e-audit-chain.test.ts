@@ -1,5 +1,5 @@
 /**
- * The audit log's hash chain, once per backend: `ductape audit verify` finds an edited,
+ * The audit log's hash chain, once per backend: `ductape-server audit verify` finds an edited,
  * deleted, reordered or cut-off entry and names it (and passes again once it is put back);
  * a change whose entry cannot be written does not happen; concurrent writers, on one node
  * or two, never fork the chain.
@@ -8,7 +8,7 @@ import type Ductape from '@ductape/sdk';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { describeEachBackend } from './helpers/backends.js';
-import { runCli, startTestServer, type TestServer } from './helpers/harness.js';
+import { runOperator, startTestServer, type TestServer } from './helpers/harness.js';
 import { expectError, serverSql } from './helpers/usage.js';
 
 interface Verdict {
@@ -18,7 +18,7 @@ interface Verdict {
 
 async function verify(server: TestServer, workspace?: string): Promise<Verdict> {
   const args = ['audit', 'verify', ...(workspace ? ['--workspace', workspace] : [])];
-  const result = await runCli(args, { env: server.env });
+  const result = await runOperator(args, { env: server.env });
   return { code: result.code, text: result.stdout + result.stderr };
 }
 
@@ -52,7 +52,7 @@ describeEachBackend('audit chain', (backend) => {
 
   test('an intact chain verifies, with the JSON report naming its head', async () => {
     await assertIntact(server, ws);
-    const json = await runCli(['audit', 'verify', '--workspace', ws, '--json'], { env: server.env });
+    const json = await runOperator(['audit', 'verify', '--workspace', ws, '--json'], { env: server.env });
     assert.equal(json.code, 0, json.stderr);
     const [report] = JSON.parse(json.stdout) as { intact: boolean; entries: number; head_seq: number }[];
     assert.equal(report?.intact, true);
@@ -242,9 +242,12 @@ describeEachBackend('audit chain', (backend) => {
   });
 
   test('key rotations are on the record, as the operator who ran them', async () => {
-    const rotated = await runCli(['keys', 'rotate-workspace', '--workspace', ws, '--reencrypt', '--json'], {
-      env: server.env,
-    });
+    const rotated = await runOperator(
+      ['keys', 'rotate-workspace', '--workspace', ws, '--reencrypt', '--json'],
+      {
+        env: server.env,
+      },
+    );
     assert.equal(rotated.code, 0, rotated.stderr);
     const rows = (await sql(
       "SELECT action, actor_type, detail FROM audit_log WHERE workspace_id = $1 AND action LIKE 'key.%' ORDER BY seq",

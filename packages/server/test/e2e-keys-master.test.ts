@@ -1,5 +1,5 @@
 /**
- * `ductape keys rotate-master` against real server processes under steady traffic (reads,
+ * `ductape-server keys rotate-master` against real server processes under steady traffic (reads,
  * old-version reads, updates, creates, sign-ins), checking every answer: zero failed
  * requests, every value intact, the old key no longer needed, a node that has only the old
  * key refused with a clear message, and an interrupted rotation completed by running again.
@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { describeEachBackend, newMasterKey } from './helpers/backends.js';
-import { CLI_ENTRY, storeEnv, tempDir } from './helpers/harness.js';
+import { OPERATOR_ENTRY, storeEnv, tempDir } from './helpers/harness.js';
 import { sleep } from './helpers/http.js';
 import {
   expectExit,
@@ -48,7 +48,7 @@ async function assertRefusedWithOnly(
   assert.match(output, /the master key does not match this database/);
   assert.match(output, new RegExp(`wrapped by master key ${current}`));
   assert.match(output, new RegExp(`this server has master key ${idOfBase64(key)}`));
-  assert.match(output, /ductape keys rotate-master/);
+  assert.match(output, /ductape-server keys rotate-master/);
   assert.match(output, /DUCTAPE_MASTER_KEY/);
   assert.equal(output.includes(key), false, 'the key was printed');
 }
@@ -169,7 +169,7 @@ describe('an interrupted rotation with the key file in the data dir', () => {
     assert.deepEqual(await kekCounts(env), { [oldId]: total - 10, [nextId]: 10 });
 
     // Killed for real, half-way: SIGKILL as soon as it has re-wrapped more rows.
-    const child = spawn(process.execPath, [CLI_ENTRY, 'keys', 'rotate-master', '--batch-size', '1'], {
+    const child = spawn(process.execPath, [OPERATOR_ENTRY, 'keys', 'rotate-master', '--batch-size', '1'], {
       env: { PATH: process.env.PATH ?? '', ...env },
       cwd: tmpdir(),
       stdio: 'ignore',

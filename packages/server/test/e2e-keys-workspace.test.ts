@@ -1,5 +1,5 @@
 /**
- * `ductape keys rotate-workspace` and `keys reencrypt` against two running server processes
+ * `ductape-server keys rotate-workspace` and `keys reencrypt` against two running server processes
  * under steady traffic, once per backend: the next write on every node uses the new data
  * key without a restart, old values still open, re-encryption reaches every current value
  * and every recorded version (checked byte by byte in the database), an interrupted

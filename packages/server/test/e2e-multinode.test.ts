@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { POSTGRES_MIGRATIONS } from '../src/store/migrations/postgres.js';
 import { freshPgSchema, newMasterKey, pgSql as sql, PG_SKIP_REASON, PG_URL } from './helpers/backends.js';
-import { runCli, type Credentials } from './helpers/harness.js';
+import { runOperator, type Credentials } from './helpers/harness.js';
 import { accessToken, assertErrorBody, freePort, rawRequest, type RawResponse } from './helpers/http.js';
 import {
   killAllServers,
@@ -22,8 +22,8 @@ import {
 
 /** Runs an operator command and returns its JSON output. */
 async function operator(args: string[], env: Record<string, string>): Promise<Record<string, string>> {
-  const result = await runCli([...args, '--json'], { env, cwd: tmpdir() });
-  assert.equal(result.code, 0, `ductape ${args.join(' ')} failed:\n${result.stderr}${result.stdout}`);
+  const result = await runOperator([...args, '--json'], { env, cwd: tmpdir() });
+  assert.equal(result.code, 0, `ductape-server ${args.join(' ')} failed:\n${result.stderr}${result.stdout}`);
   return JSON.parse(result.stdout) as Record<string, string>;
 }
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { freshPgSchema, newMasterKey, PG_SKIP_REASON, PG_URL } from './helpers/backends.js';
-import { runCli, type Credentials } from './helpers/harness.js';
+import { runOperator, type Credentials } from './helpers/harness.js';
 import { accessToken, assertErrorBody, rawRequest, sleep, type RawResponse } from './helpers/http.js';
 import { killAllServers, startServerProcess, type ServerProcess } from './helpers/server-process.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
@@ -82,7 +82,7 @@ describe('a PostgreSQL outage', { skip: PG_SKIP_REASON }, () => {
     viaProxy.port = String(proxy.port);
     const env = { DUCTAPE_PG_SCHEMA: schema.schema, DUCTAPE_MASTER_KEY: newMasterKey() };
     node = await startServerProcess({ ...env, DATABASE_URL: viaProxy.href, LOG_LEVEL: 'warn' });
-    const created = await runCli(['workspace', 'create', '--name', 'outage', '--json'], {
+    const created = await runOperator(['workspace', 'create', '--name', 'outage', '--json'], {
       env: { ...env, DATABASE_URL: PG_URL },
       cwd: tmpdir(),
     });

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { PrincipalCache } from '../src/services/principal-cache.js';
 import type { PrincipalWatcher, ServiceTokenRow, UserRow } from '../src/store/types.js';
 import { freshPgSchema, newMasterKey, pgSql as sql, PG_SKIP_REASON, PG_URL } from './helpers/backends.js';
-import { runCli, startTestServer, tempDir, type Credentials } from './helpers/harness.js';
+import { runOperator, startTestServer, tempDir, type Credentials } from './helpers/harness.js';
 import { accessToken, assertErrorBody, rawRequest, sleep } from './helpers/http.js';
 import { openRawDb, type RawDb } from './helpers/raw-db.js';
 import { killAllServers, startServerProcess, type ServerProcess } from './helpers/server-process.js';
@@ -172,8 +172,8 @@ describe('principal cache in a server on SQLite', () => {
     let raw: RawDb;
 
     const operator = async (args: string[]): Promise<Record<string, string>> => {
-      const result = await runCli([...args, '--json'], { env, cwd: tmpdir() });
-      assert.equal(result.code, 0, `ductape ${args.join(' ')}:\n${result.stderr}${result.stdout}`);
+      const result = await runOperator([...args, '--json'], { env, cwd: tmpdir() });
+      assert.equal(result.code, 0, `ductape-server ${args.join(' ')}:\n${result.stderr}${result.stdout}`);
       return JSON.parse(result.stdout) as Record<string, string>;
     };
     const newUser = async (role: string): Promise<Credentials> => {
@@ -215,17 +215,17 @@ describe('principal cache in a server on SQLite', () => {
       }
     });
 
-    it('`ductape user remove` in another process: the next request with their token is refused', async () => {
+    it('`ductape-server user remove` in another process: the next request with their token is refused', async () => {
       const member = await newUser('developer');
       const token = await accessToken(node.url, member);
       assert.equal((await me(token)).status, 200);
       assert.equal((await me(token)).status, 200); // cached by now
-      const result = await runCli(['user', 'remove', '--user', member.user_id], { env, cwd: tmpdir() });
+      const result = await runOperator(['user', 'remove', '--user', member.user_id], { env, cwd: tmpdir() });
       assert.equal(result.code, 0, result.stderr);
       assertErrorBody(await me(token), 401, 'TOKEN_INVALID');
     });
 
-    it('`ductape user rotate-key` in another process: the next request with an old token is refused', async () => {
+    it('`ductape-server user rotate-key` in another process: the next request with an old token is refused', async () => {
       const member = await newUser('viewer');
       const token = await accessToken(node.url, member);
       assert.equal((await me(token)).status, 200);
@@ -337,7 +337,10 @@ describe('principal cache on two server nodes on one PostgreSQL', { skip: PG_SKI
     };
     a = await startServerProcess(env);
     b = await startServerProcess(env);
-    const made = await runCli(['workspace', 'create', '--name', 'cache', '--json'], { env, cwd: tmpdir() });
+    const made = await runOperator(['workspace', 'create', '--name', 'cache', '--json'], {
+      env,
+      cwd: tmpdir(),
+    });
     assert.equal(made.code, 0, made.stderr);
     owner = JSON.parse(made.stdout) as Credentials;
     ownerToken = await accessToken(a.url, owner);
@@ -383,7 +386,7 @@ describe('principal cache on two server nodes on one PostgreSQL', { skip: PG_SKI
   it('an operator command against the database is honoured by both nodes at once', async () => {
     const { id, token } = await member('developer');
     assert.equal((await me(a, token)).status, 200);
-    const result = await runCli(['user', 'remove', '--user', id], { env, cwd: tmpdir() });
+    const result = await runOperator(['user', 'remove', '--user', id], { env, cwd: tmpdir() });
     assert.equal(result.code, 0, result.stderr);
     assertErrorBody(await me(a, token), 401, 'TOKEN_INVALID');
     assertErrorBody(await me(b, token), 401, 'TOKEN_INVALID');

@@ -129,7 +129,7 @@ describe('the keyring during a master key rotation', () => {
       assert.ok(error instanceof KeyMismatchError);
       assert.match(error.message, new RegExp(`wrapped by master key ${newKey.id}`));
       assert.match(error.message, new RegExp(`this server has master key ${oldKey.id}`));
-      assert.match(error.message, /ductape keys rotate-master/);
+      assert.match(error.message, /ductape-server keys rotate-master/);
       assert.match(error.message, /DUCTAPE_MASTER_KEY\b/);
       return true;
     });
@@ -143,7 +143,7 @@ describe('the keyring during a data key rotation', () => {
     const keyring = new Keyring(master, source);
     const before = await keyring.seal(binding(1), 'v1');
     assert.equal(sealedDataKeyVersion(before), 1);
-    // Another process adds version 2 (as `ductape keys rotate-workspace` does).
+    // Another process adds version 2 (as `ductape-server keys rotate-workspace` does).
     source.rows.push(wrapped(master, 'ws', 2));
     const after = await keyring.seal(binding(2), 'v2');
     assert.equal(sealedDataKeyVersion(after), 2);

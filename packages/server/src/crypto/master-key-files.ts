@@ -5,7 +5,7 @@
  * primary, and `DUCTAPE_MASTER_KEY_PREVIOUS` adds unwrap-only keys. Otherwise the data dir
  * holds them:
  *   master.key           the primary (generated on first start, see key-provider.ts)
- *   master.key.next      the new key while `ductape keys rotate-master` is re-wrapping
+ *   master.key.next      the new key while `ductape-server keys rotate-master` is re-wrapping
  *   master.key.previous  the old key, kept after a rotation (unwrap-only)
  * A running server that meets a row wrapped by a key it lacks reads the three files again.
  *

@@ -89,7 +89,7 @@ export function missingMasterKeyMessage(what: string, wrappedBy: string, held: r
   return (
     `the master key does not match this database: ${what} is wrapped by master key ${wrappedBy}, ` +
     `but this server has master key ${primary ?? 'none'}${extra}. ` +
-    'If the master key was rotated (ductape keys rotate-master), give this server the new key: ' +
+    'If the master key was rotated (ductape-server keys rotate-master), give this server the new key: ' +
     "set DUCTAPE_MASTER_KEY to it (or put it in the data dir's master.key) and restart; during a rotation " +
     'the old key may be given too, in DUCTAPE_MASTER_KEY_PREVIOUS. Otherwise set DUCTAPE_MASTER_KEY to the ' +
     'key this database was created with.'

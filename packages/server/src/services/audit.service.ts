@@ -21,7 +21,7 @@ import type { Principal, RequestOrigin } from './principal.js';
 import { authorize } from './roles.js';
 import { loadServerKey } from './server-keys.js';
 
-/** Someone at the server running an operator command (`ductape workspace create`...). */
+/** Someone at the server running an operator command (`ductape-server workspace create`...). */
 export interface OperatorActor {
   kind: 'operator';
   name: string;

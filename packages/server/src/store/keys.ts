@@ -1,6 +1,6 @@
 /**
  * What key rotation needs from a store: `Store.keys`. Kept apart from the Store's other
- * methods because only the keyring's write path and the `ductape keys` commands use it.
+ * methods because only the keyring's write path and the `ductape-server keys` commands use it.
  *
  * Invariants every backend keeps:
  * - every change is conditional on what was read (the wrapping key's id, or the sealed bytes),

@@ -8,26 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { CLI_ENTRY, runCli, tempDir, type CliResult, type Credentials, type TestServer } from './harness.js';
 
-/** Values that break naive quoting, each alone and all together. */
-export const AWKWARD_VALUES: readonly string[] = [
-  'line one\nline two\n',
-  'with "double" and \'single\' quotes',
-  'back\\slash and a literal \\n that is not a newline',
-  '$HOME ${HOME} $(echo pwned) `id` \\$ESCAPED',
-  '# not a comment',
-  'a=b=c',
-  '  leading and trailing spaces  ',
-  'ünïcödé ☃ 日本語 🎉👩‍👩‍👧',
-  'carriage\r\nreturn\rand lone cr',
-  'tab\there',
-  "it's",
-  '\\',
-  '"',
-  "'",
-  '$',
-  'ends with a backslash\\',
-  'value # with hash after a space',
-];
+export { AWKWARD_VALUES } from '../../../cli/test/helpers/awkward-values.js';
 
 export const envOf = (c: Credentials): Record<string, string> => ({
   DUCTAPE_WORKSPACE_ID: c.workspace_id,

@@ -37,7 +37,10 @@ export interface TestServer {
 }
 
 export const SERVER_PACKAGE = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CLI_ENTRY = join(SERVER_PACKAGE, 'dist', 'cli', 'index.js');
+/** `ductape`, the command line for people and programs (package @ductape/cli), as npm links it. */
+export const CLI_ENTRY = join(SERVER_PACKAGE, '..', 'cli', 'bin', 'ductape.js');
+/** `ductape-server`, the operator commands, as npm links it. */
+export const OPERATOR_ENTRY = join(SERVER_PACKAGE, 'bin', 'ductape-server.js');
 export const MAIN_ENTRY = join(SERVER_PACKAGE, 'dist', 'main.js');
 
 export function tempDir(prefix = 'ductape-test-'): string {
@@ -133,12 +136,24 @@ export interface CliResult {
 }
 
 /** Runs the built `ductape` command (npm test builds first) with the given environment. */
-export function runCli(
-  args: string[],
-  options: { env?: Record<string, string | undefined>; input?: string; cwd?: string } = {},
-): Promise<CliResult> {
+export function runCli(args: string[], options: RunOptions = {}): Promise<CliResult> {
+  return runEntry(CLI_ENTRY, args, options);
+}
+
+/** Runs the built `ductape-server` operator command with the given environment. */
+export function runOperator(args: string[], options: RunOptions = {}): Promise<CliResult> {
+  return runEntry(OPERATOR_ENTRY, args, options);
+}
+
+interface RunOptions {
+  env?: Record<string, string | undefined>;
+  input?: string;
+  cwd?: string;
+}
+
+function runEntry(entry: string, args: string[], options: RunOptions): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI_ENTRY, ...args], {
+    const child = spawn(process.execPath, [entry, ...args], {
       cwd: options.cwd,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,7 +1,7 @@
 /**
  * Shared by the key rotation suites: seeding workspaces behind the servers' backs (through an
  * in-process runtime on the same store, so no running server has their keys cached), running
- * `ductape keys ...`, and reading the key columns and sealed headers straight from the
+ * `ductape-server keys ...`, and reading the key columns and sealed headers straight from the
  * database.
  */
 import assert from 'node:assert/strict';
@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config.js';
 import { keyId } from '../../src/crypto/envelope.js';
 import { openRuntime } from '../../src/runtime.js';
 import { PG_URL } from './backends.js';
-import { runCli, type CliResult, type Credentials } from './harness.js';
+import { runOperator, type CliResult, type Credentials } from './harness.js';
 import type { Slot } from './traffic.js';
 
 /**
@@ -57,12 +57,12 @@ export async function seedWorkspaces(
   return { owners, slots };
 }
 
-/** Runs `ductape ...args --json` with `env`; returns the exit and the parsed output. */
+/** Runs `ductape-server ...args --json` with `env`; returns the exit and the parsed output. */
 export async function keysJson(
   args: string[],
   env: Record<string, string>,
 ): Promise<{ result: CliResult; json: Record<string, unknown> }> {
-  const result = await runCli([...args, '--json'], { env, cwd: tmpdir() });
+  const result = await runOperator([...args, '--json'], { env, cwd: tmpdir() });
   let json: Record<string, unknown> = {};
   try {
     json = JSON.parse(result.stdout) as Record<string, unknown>;

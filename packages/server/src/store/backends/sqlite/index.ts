@@ -196,7 +196,7 @@ export class SqliteStore implements Store {
   /**
    * Reads and writes (the write queue included) share this one connection, so
    * `PRAGMA data_version` moves only when another process commits: an operator command such
-   * as `ductape user remove` on the same file. Each `fresh()` looks (a few microseconds) and
+   * as `ductape-server user remove` on the same file. Each `fresh()` looks (a few microseconds) and
    * resets every watcher when it moved. This process's own changes are told directly.
    */
   watchPrincipals(watcher: PrincipalWatcher): PrincipalFeed {

@@ -1,5 +1,5 @@
 /**
- * The small fetch `ductape run` gives the SDK (cli/http-fetch.ts): it must answer and fail
+ * The small fetch `ductape run` gives the SDK (src/http-fetch.ts): it must answer and fail
  * the way the global fetch does as far as the SDK can tell, so the SDK's messages stay the same.
  */
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import Ductape, { type DuctapeError } from '@ductape/sdk';
-import { httpFetch } from '../src/cli/http-fetch.js';
+import { httpFetch } from '../src/http-fetch.js';
 
 let server: Server;
 let url: string;

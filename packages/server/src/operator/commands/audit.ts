@@ -1,5 +1,5 @@
 /**
- * `ductape audit verify|list|export`: operator commands that read the audit log straight from
+ * `ductape-server audit verify|list|export`: operator commands that read the audit log straight from
  * the store (same environment as the server), so an auditor needs no account.
  */
 import type { Command } from 'commander';

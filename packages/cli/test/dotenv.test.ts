@@ -5,14 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { chunkEntries } from '../src/cli/commands/import.js';
-import { parseDotenv, quoteDotenv } from '../src/cli/dotenv.js';
-import { nameVariables, transformName } from '../src/cli/env-names.js';
-import { formatSecrets } from '../src/cli/export-formats.js';
-import type { ImportEntry } from '../src/cli/import-file.js';
-import { parseJsonImport } from '../src/cli/import-json.js';
-import { renderBar } from '../src/cli/progress.js';
-import { AWKWARD_VALUES } from './helpers/cli-session.js';
+import { chunkEntries } from '../src/commands/import.js';
+import { parseDotenv, quoteDotenv } from '../src/dotenv.js';
+import { nameVariables, transformName } from '../src/env-names.js';
+import { formatSecrets } from '../src/export-formats.js';
+import type { ImportEntry } from '../src/import-file.js';
+import { parseJsonImport } from '../src/import-json.js';
+import { renderBar } from '../src/progress.js';
+import { AWKWARD_VALUES } from './helpers/awkward-values.js';
 
 describe('the .env dialect', () => {
   it('quotes with exactly five escapes', () => {

@@ -1,13 +1,11 @@
-#!/usr/bin/env node
 /**
- * The `ductape` command line. This is the one place where errors become exit codes:
- * 0 success, 1 a failed operation (the server's message is printed), 2 bad usage or
- * configuration.
+ * The `ductape` command line, for people and programs: it talks to a Ductape server only
+ * through @ductape/sdk. This is the one place where errors become exit codes: 0 success, 1 a
+ * failed operation (the server's message is printed), 2 bad usage or configuration.
  */
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../config.js';
-import { AppError } from '../errors.js';
 import { CliError, ExitWith } from './output.js';
+import { VERSION } from './version.js';
 
 type Register = (program: Command) => void;
 
@@ -18,9 +16,7 @@ const GROUPS: (() => Promise<Register>)[] = [
   () => import('./commands/run.js').then((m) => m.registerRunCommand),
   () => import('./commands/usage.js').then((m) => m.registerUsageCommands),
   () => import('./commands/tokens.js').then((m) => m.registerTokenCommands),
-  () => import('./operator.js').then((m) => m.registerOperatorCommands),
   () => import('./commands/audit.js').then((m) => m.registerAuditCommands),
-  () => import('./commands/keys.js').then((m) => m.registerKeysCommands),
 ];
 
 /**
@@ -29,27 +25,24 @@ const GROUPS: (() => Promise<Register>)[] = [
  */
 async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command('ductape')
-    .description('Ductape: a self-hostable secrets manager')
-    .version('0.1.0')
+    .description(
+      'Ductape: a self-hostable secrets manager. This command talks to a server through its API; ' +
+        'operators create workspaces and users with `ductape-server` (package @ductape/server).',
+    )
+    .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     // So `run` can pass everything after its command through; groups with their own options
     // (secrets, token) turn this off again so those options may follow their subcommands.
     .enablePositionalOptions()
     .exitOverride();
 
-  program
-    .command('serve')
-    .description('Start the server (PORT, HOST, DUCTAPE_DATA_DIR, DUCTAPE_MASTER_KEY from the environment)')
-    .action(async () => {
-      const { runServerProcess } = await import('../serve.js');
-      await runServerProcess();
-    });
-
-  const registers =
-    argv[2] === 'run'
-      ? [(await import('./commands/run.js')).registerRunCommand]
-      : await Promise.all(GROUPS.map((load) => load()));
-  for (const register of registers) register(program);
+  if (argv[2] === 'run') {
+    (await import('./commands/run.js')).registerRunCommand(program);
+    return program;
+  }
+  for (const register of await Promise.all(GROUPS.map((load) => load()))) register(program);
+  const { registerServerCommandHints } = await import('./commands/server-commands.js');
+  registerServerCommandHints(program, argv.slice(2));
   return program;
 }
 
@@ -57,10 +50,7 @@ function exitCodeOf(error: unknown): { code: number; message?: string } {
   if (error instanceof CommanderError) return { code: error.exitCode === 0 ? 0 : 2 };
   if (error instanceof ExitWith) return { code: error.exitCode };
   if (error instanceof CliError) return { code: error.exitCode, message: error.message };
-  if (error instanceof ConfigError) return { code: 2, message: `bad configuration: ${error.message}` };
-  if (error instanceof AppError) return { code: error.status < 500 ? 1 : 1, message: error.message };
   const named = error as { name?: string; message?: string };
-  if (named?.name === 'DuctapeError') return { code: 1, message: named.message };
   return { code: 1, message: named?.message ?? String(error) };
 }
 

@@ -1,5 +1,5 @@
 /**
- * What every `ductape keys` command opens: the configuration, this process's master keys
+ * What every `ductape-server keys` command opens: the configuration, this process's master keys
  * (primary and unwrap-only), the store, and a keyring over them. No token signing key and
  * no services: these commands act on keys only.
  */

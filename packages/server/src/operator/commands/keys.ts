@@ -1,5 +1,5 @@
 /**
- * `ductape keys`: master key and data key rotation (operator commands: they act on the store
+ * `ductape-server keys`: master key and data key rotation (operator commands: they act on the store
  * directly, with the server's environment, while the servers keep serving). Key material is
  * never printed: only key ids, which are public fingerprints. The work is in keys-actions.ts,
  * loaded only when one of these commands runs.

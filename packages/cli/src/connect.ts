@@ -14,6 +14,7 @@ import type { Command } from 'commander';
 import Ductape, { DEFAULT_URL, type DuctapeOptions } from '@ductape/sdk';
 import { credentialsPath, readCredentialsFile } from './credentials-file.js';
 import { CliError } from './output.js';
+import { VERSION } from './version.js';
 
 /** What a command may tune on its SDK client (run passes a leaner fetch). */
 export type ClientOptions = Pick<DuctapeOptions, 'fetch' | 'timeoutMs'>;
@@ -84,11 +85,11 @@ function urlFor(urlOption: string | undefined, fileUrl: string | undefined, sour
 }
 
 /**
- * Names the command line and its command (`ductape-cli/0.1.0 run`) in every request's
+ * Names the command line and its command (`ductape-cli/<version> run`) in every request's
  * User-Agent, so the audit log tells `ductape run` from other readers.
  */
 function identified(options: ClientOptions): ClientOptions {
-  const agent = `ductape-cli/0.1.0${process.argv[2] ? ` ${process.argv[2]}` : ''}`;
+  const agent = `ductape-cli/${VERSION}${process.argv[2] ? ` ${process.argv[2]}` : ''}`;
   const wrapped: typeof fetch = (input, init = {}) =>
     // The global fetch is looked up only when used: `run` passes its own and never loads undici.
     (options.fetch ?? globalThis.fetch)(input, {

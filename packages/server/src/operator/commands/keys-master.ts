@@ -1,5 +1,5 @@
 /**
- * `ductape keys rotate-master`: picks the target key, keeps the data dir's key files safe
+ * `ductape-server keys rotate-master`: picks the target key, keeps the data dir's key files safe
  * around the re-wrap, and reports. The re-wrapping itself is master-key-rotation.service.ts.
  *
  * Which key is the target:

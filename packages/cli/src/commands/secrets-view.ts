@@ -2,7 +2,7 @@
  * How secrets look to people: the list table and the `get` page. Scripts use --json, which
  * prints the SDK's objects untouched.
  */
-import type { Secret, SecretWithValue } from '@ductape/sdk';
+import type { Secret, SecretVersion, SecretWithValue } from '@ductape/sdk';
 import { printTable } from '../output.js';
 
 /** ISO 8601 to the second: "2026-01-31T12:00:00Z". */
@@ -78,4 +78,16 @@ export function printSecretDetails(s: Secret | SecretWithValue): void {
     }
   }
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** The versions of one secret, newest first. */
+export function printVersionTable(key: string, versions: SecretVersion[]): void {
+  if (versions.length === 0) {
+    process.stdout.write(`Secret '${key}' has no recorded versions.\n`);
+    return;
+  }
+  printTable(
+    ['VERSION', 'CREATED', 'BY'],
+    versions.map((v) => [String(v.version), isoSeconds(Date.parse(v.createdAt)), v.actor]),
+  );
 }

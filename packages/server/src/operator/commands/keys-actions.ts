@@ -1,5 +1,5 @@
 /**
- * What the `ductape keys` commands do, loaded only when one of them runs (so the other
+ * What the `ductape-server keys` commands do, loaded only when one of them runs (so the other
  * commands, and --help, start without the store and crypto modules).
  */
 import {
@@ -47,7 +47,7 @@ function reportReencrypt(result: ReencryptResult, options: ReencryptCliOptions):
     out(
       `${result.remaining} values still use an older data key version` +
         (options.limit !== undefined ? ` (stopped at --limit ${options.limit})` : '') +
-        `: run \`ductape keys reencrypt --workspace ${options.workspace}\` to go on.`,
+        `: run \`ductape-server keys reencrypt --workspace ${options.workspace}\` to go on.`,
     );
   } else if (result.unreadable.length === 0) {
     out(`Every value of the workspace now uses data key version ${result.dekVersion}.`);

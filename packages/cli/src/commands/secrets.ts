@@ -1,10 +1,11 @@
 /**
- * `ductape secrets list|get|create|update|delete|revoke|restore`: the people-facing commands.
+ * `ductape secrets list|get|create|update|versions|rollback|delete|revoke|restore`: the
+ * people-facing commands.
  * They talk to a server through the SDK only (never the store), with the credentials that
  * connect.ts finds. Failures from the server are DuctapeErrors, which index.ts turns into
  * "ductape: <server message>" and exit code 1.
  */
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { TOKEN_TYPES, type CreateSecretInput, type TokenType, type UpdateSecretInput } from '@ductape/sdk';
 import { connectFor, CREDENTIALS_HELP } from '../connect.js';
 import { CliError, printJson } from '../output.js';
@@ -20,7 +21,7 @@ import {
 } from '../secret-input.js';
 import { registerExportCommand } from './export.js';
 import { registerImportCommand } from './import.js';
-import { printSecretDetails, printSecretTable } from './secrets-view.js';
+import { printSecretDetails, printSecretTable, printVersionTable } from './secrets-view.js';
 
 interface SecretFieldOptions extends ValueOptions, ExpiryOptions {
   description?: string;
@@ -54,6 +55,12 @@ function addFieldOptions(command: Command, what: 'create' | 'update'): Command {
     )
     .option('--expires-in <duration>', 'expiry from now: a number and s, m, h, d or w (e.g. 90d)')
     .option('--json', 'print the secret (metadata, no value) as JSON');
+}
+
+/** A positional argument that must be a version number: 1, 2, 3... */
+function wholeNumber(raw: string): number {
+  if (!/^[1-9]\d{0,9}$/.test(raw)) throw new InvalidArgumentError('must be a version number (1, 2, 3...)');
+  return Number(raw);
 }
 
 /** The metadata fields the options set; each is absent when its option was not given. */
@@ -174,6 +181,36 @@ Examples:
         const what = value === undefined ? 'metadata' : metadataChanged ? 'value and metadata' : 'value';
         process.stdout.write(`Updated secret '${updated.key}' (${what}; version ${updated.version}).\n`);
       }
+    });
+
+  secrets
+    .command('versions')
+    .description("List a secret's recorded versions, newest first: number, when and who; never the values")
+    .argument('<key>', 'the key of the secret')
+    .option('--json', 'print the array of versions as JSON')
+    .addHelpText(
+      'after',
+      '\nRead an old value with the SDK, or make it current again: ductape secrets rollback KEY N',
+    )
+    .action(async (key: string, options: { json?: boolean }, command: Command) => {
+      const versions = await connectFor(command).client.secrets.versions(key);
+      if (options.json === true) printJson(versions);
+      else printVersionTable(key, versions);
+    });
+
+  secrets
+    .command('rollback')
+    .description('Make an older version current again: a new version holding its value')
+    .argument('<key>', 'the key of the secret')
+    .argument('<version>', 'the version to bring back (see: ductape secrets versions KEY)', wholeNumber)
+    .option('--json', 'print the secret (metadata, no value) as JSON')
+    .action(async (key: string, version: number, options: { json?: boolean }, command: Command) => {
+      const restored = await connectFor(command).client.secrets.rollback(key, version);
+      if (options.json === true) printJson(restored);
+      else
+        process.stdout.write(
+          `Rolled back secret '${restored.key}' to the value of version ${version} (now version ${restored.version}).\n`,
+        );
     });
 
   secrets
