@@ -322,7 +322,11 @@ try {
     'the SDK installed is not the packed one',
     sdkDescription,
   );
-  const packages = readdirSync(modules).filter((name) => !name.startsWith('.')).length;
+  const packages = readdirSync(modules)
+    .filter((name) => !name.startsWith('.'))
+    .flatMap((name) =>
+      name.startsWith('@') ? readdirSync(join(modules, name)).map((n) => `${name}/${n}`) : [name],
+    );
   const bytes = folderBytes(modules);
   const bin = join(modules, '.bin', 'ductape');
   const version = run(bin, ['--version'], { cwd: alone, env });
@@ -348,7 +352,7 @@ try {
   }
   const overhead = median(timings.run.slice(2)) - median(timings.bare.slice(2));
   log(
-    `@ductape/cli from its tarball: ${packages} top-level packages, ${(bytes / 1024 / 1024).toFixed(2)} MB installed, ` +
+    `@ductape/cli from its tarball: ${packages.length} packages (${packages.join(', ')}), ${(bytes / 1024 / 1024).toFixed(2)} MB installed, ` +
       `no native module; \`ductape run -- true\` ${overhead.toFixed(0)} ms over bare \`true\` (median of 10)`,
   );
   log('all first-contact checks passed');

@@ -1,30 +1,39 @@
 /**
  * The .env dialect `ductape secrets export` writes and `ductape secrets import` reads.
  *
- * Written: one `KEY="value"` per line, double-quoted, with exactly five escapes: `\\`, `\"`,
- * `\$`, `\n` (line feed) and `\r` (carriage return). Everything else (tabs, `#`, `=`, quotes
- * of the other kind, unicode, emoji, leading and trailing spaces) is written as it is. This
- * is what docker compose `env_file` and godotenv read, and since `$` is escaped no
- * `${...}` expansion (compose, dotenv-expand) can change a value. Readers that know fewer
- * escapes (the `dotenv` npm package only turns `\n` and `\r` back) see the backslashes of
- * values that hold `\`, `"` or `$` literally.
+ * Written so that two readers agree and no shell runs anything: our own import and the
+ * `dotenv` npm package (which reads quotes literally, turning only `\n` and `\r` back inside
+ * double quotes) read every written value back byte for byte, and sourcing the file with sh,
+ * dash or bash runs no command, whatever the values hold:
+ *   KEY='value'   when the value has no `'`, no carriage return and does not end with `\`:
+ *                 literal everywhere (line breaks kept as they are), and sh reads it exactly.
+ *   KEY="value"   otherwise, when the value has no `"`, `` ` `` or `\`, and no `$` before
+ *                 `(`, `{` or `[`: line feeds and carriage returns written as `\n` and `\r`.
+ *                 sh runs nothing in it, though it would expand a `$NAME` in it.
+ *   refused       anything else (a `'` or carriage return together with `"`, `` ` ``, `\` or
+ *                 `$(`...): no line can be both inert in sh and exact in the dotenv package.
+ *                 The export names those keys and points at --format json or shell.
  *
  * Read: everything written above, plus the common forms: blank lines, `# comments`,
- * `export KEY=value`, spaces around `=`, `KEY='literal'` (no escapes at all), double-quoted
- * values that span lines, `\t` and `\'` in double quotes (any other backslash is kept as it
- * is), and unquoted values, trimmed, where a `#` at their start or after a space or tab
- * starts a comment. CRLF line endings are read as LF. A line that is none of these, a quote
- * that never closes, text after a closing quote, or a key defined twice is a problem with
- * its line number; the caller sends nothing when there is any.
+ * `export KEY=value`, spaces around `=`, `KEY='literal'` (no escapes at all, may span lines),
+ * double-quoted values that span lines with the escapes `\\`, `\"`, `\$`, `\n`, `\r`, `\t`
+ * and `\'` (any other backslash is kept as it is; earlier versions wrote `\\`, `\"` and `\$`),
+ * and unquoted values, trimmed, where a `#` at their start or after a space or tab starts a
+ * comment. CRLF line endings are read as LF. A line that is none of these, a quote that never
+ * closes, text after a closing quote, or a key defined twice is a problem with its line
+ * number; the caller sends nothing when there is any.
  */
 
-const WRITE_ESCAPES: Record<string, string> = {
-  '\\': '\\\\',
-  '"': '\\"',
-  $: '\\$',
-  '\n': '\\n',
-  '\r': '\\r',
-};
+/**
+ * The value as written in a .env file (see the top of this file), or undefined when no
+ * quoting is both inert in sh and exact in the dotenv package.
+ */
+export function quoteDotenv(value: string): string | undefined {
+  if (!value.includes("'") && !value.includes('\r') && !value.endsWith('\\')) return `'${value}'`;
+  if (/["`\\]|\$[({[]/.test(value)) return undefined;
+  return `"${value.replace(/\r/g, '\\r').replace(/\n/g, '\\n')}"`;
+}
+
 const READ_ESCAPES: Record<string, string> = {
   '\\': '\\',
   '"': '"',
@@ -34,11 +43,6 @@ const READ_ESCAPES: Record<string, string> = {
   t: '\t',
   "'": "'",
 };
-
-/** `"value"` with the five escapes above. */
-export function quoteDotenv(value: string): string {
-  return `"${value.replace(/[\\"$\n\r]/g, (ch) => WRITE_ESCAPES[ch] ?? ch)}"`;
-}
 
 export interface DotenvEntry {
   key: string;

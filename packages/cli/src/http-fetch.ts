@@ -2,15 +2,24 @@
  * A minimal `fetch` on node:http(s) for the SDK, used by `ductape run`. Node's global fetch
  * loads undici on its first call, about 25-30 ms on a small machine: a fifth of the overhead
  * `run` may add before the command starts. The SDK's transport needs only this much: method,
- * headers, a string body, an abort signal, and the answer's status and text. Failures look
+ * headers, a string body, an abort signal, and the answer's status, headers and text. Like
+ * the SDK asks of any fetch, it never follows a redirect (node:http does not). Failures look
  * like undici's (a TypeError whose cause carries the code), so messages stay the same.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 
-function answer(status: number, statusText: string, body: string): Response {
+function answer(status: number, statusText: string, headers: IncomingHttpHeaders, body: string): Response {
   const response = {
     ok: status >= 200 && status < 300,
+    type: 'basic',
     status,
     statusText,
+    headers: {
+      get: (name: string): string | null => {
+        const value = headers[name.toLowerCase()];
+        return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+      },
+    },
     text: () => Promise.resolve(body),
     json: () => Promise.resolve(JSON.parse(body) as unknown),
   };
@@ -36,7 +45,12 @@ export const httpFetch: typeof fetch = async (input, init = {}) => {
         res.on('error', fail);
         res.on('end', () =>
           resolve(
-            answer(res.statusCode ?? 0, res.statusMessage ?? '', Buffer.concat(chunks).toString('utf8')),
+            answer(
+              res.statusCode ?? 0,
+              res.statusMessage ?? '',
+              res.headers,
+              Buffer.concat(chunks).toString('utf8'),
+            ),
           ),
         );
       },

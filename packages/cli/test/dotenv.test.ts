@@ -15,12 +15,12 @@ import { renderBar } from '../src/progress.js';
 import { AWKWARD_VALUES } from './helpers/awkward-values.js';
 
 describe('the .env dialect', () => {
-  it('quotes with exactly five escapes', () => {
-    assert.equal(quoteDotenv('a\\b"c$d\ne\rf\tg\'h#'), '"a\\\\b\\"c\\$d\\ne\\rf\tg\'h#"');
-  });
-
-  it('reads back exactly what it writes, for every awkward value', () => {
-    const secrets = AWKWARD_VALUES.map((value, i) => ({ key: `K${i}`, name: `K${i}`, value }));
+  it('reads back exactly what it writes, for every awkward value it writes', () => {
+    const secrets = AWKWARD_VALUES.filter((value) => quoteDotenv(value) !== undefined).map((value, i) => ({
+      key: `K${i}`,
+      name: `K${i}`,
+      value,
+    }));
     const text = formatSecrets('dotenv', secrets);
     const { entries, problems } = parseDotenv(text);
     assert.deepEqual(problems, []);
@@ -28,11 +28,14 @@ describe('the .env dialect', () => {
       entries.map((e) => [e.key, e.value]),
       secrets.map((s) => [s.key, s.value]),
     );
-    // Written one line per secret: escaped line breaks keep the file line-oriented.
-    assert.equal(text.split('\n').length, secrets.length + 1);
+  });
+
+  it('reads what earlier versions wrote: double quotes with backslash escapes', () => {
+    const { entries, problems } = parseDotenv('OLD="a\\\\b\\"c\\$d\\ne\\rf\tg\'h#"\n');
+    assert.deepEqual(problems, []);
     assert.deepEqual(
-      entries.map((e) => e.line),
-      secrets.map((_s, i) => i + 1),
+      entries.map((e) => e.value),
+      ['a\\b"c$d\ne\rf\tg\'h#'],
     );
   });
 

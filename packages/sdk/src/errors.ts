@@ -20,9 +20,12 @@ export interface DuctapeErrorResponse {
  * }
  */
 export class DuctapeError extends Error {
-  /** The server's error code, or `NETWORK_ERROR` when the server could not be reached. */
+  /**
+   * The server's error code; `NETWORK_ERROR` when the server could not be reached;
+   * `REDIRECT_REFUSED` when it answered with a redirect, which is never followed.
+   */
   readonly code: string;
-  /** The HTTP response; undefined when the server could not be reached at all. */
+  /** The HTTP response; undefined when the server could not be reached, or redirected. */
   readonly response: DuctapeErrorResponse | undefined;
   /** The HTTP status, or undefined for a network failure. Same as `response?.status`. */
   readonly status: number | undefined;

@@ -97,6 +97,9 @@ export class Transport {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
+        // Never follow a redirect: it would re-send the private key or the bearer token to
+        // wherever the Location points (a 307 keeps the method and the body).
+        redirect: 'manual',
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
     } catch (cause) {
@@ -107,6 +110,10 @@ export class Transport {
         undefined,
         { cause },
       );
+    }
+
+    if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
+      throw redirectError(response, this.baseUrl, method, path);
     }
 
     const text = await response.text();
@@ -131,6 +138,21 @@ export class Transport {
       data: errorBody,
     });
   }
+}
+
+/**
+ * A redirect is refused, never followed: the request carried credentials. Browsers hide where
+ * a redirect points (an opaque answer with status 0); elsewhere the message names it.
+ */
+function redirectError(response: Response, baseUrl: string, method: Method, path: string): DuctapeError {
+  const location = response.headers.get('location');
+  const where = location ? ` to ${location}` : '';
+  const status = response.status === 0 ? '' : ` ${response.status}`;
+  return new DuctapeError(
+    `The server at ${baseUrl} answered ${method} ${path} with a redirect${status}${where}. ` +
+      'Redirects are never followed, so credentials are not sent anywhere else: use the URL the server really has.',
+    'REDIRECT_REFUSED',
+  );
 }
 
 function isErrorBody(data: unknown): data is ErrorBody {

@@ -9,6 +9,7 @@ import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type Ductape from '@ductape/sdk';
+import { quoteDotenv } from '../../cli/src/dotenv.js';
 import { startTestServer, type Credentials, type TestServer } from './helpers/harness.js';
 import {
   AWKWARD_VALUES,
@@ -65,25 +66,35 @@ describe('ductape secrets export / import', () => {
   });
 
   describe('round trips', () => {
+    it('dotenv: refuses the values no line can hold safely, naming their keys', async () => {
+      const refused = await source(EXPORT_RT);
+      expectCode(refused, 2);
+      assert.equal(refused.stdout, '');
+      const unsafe = keys.filter((_k, i) => quoteDotenv(AWKWARD_VALUES[i] as string) === undefined);
+      assert.ok(unsafe.length > 0 && unsafe.length < keys.length);
+      assert.match(
+        refused.stderr,
+        new RegExp(`the value of ${unsafe.join(', ')} cannot be written as dotenv`),
+      );
+    });
+
     it('dotenv: export, then import into another workspace, gives back every value exactly', async () => {
-      const exported = await source(EXPORT_RT);
+      const safe = keys.filter((_k, i) => quoteDotenv(AWKWARD_VALUES[i] as string) !== undefined);
+      const exported = await source([...EXPORT_RT, '--only', safe.join(',')]);
       expectCode(exported, 0);
       assert.equal(exported.stderr, '');
-      assert.equal(exported.stdout.split('\n').length, keys.length + 1, 'one line per secret');
       assert.ok(!exported.stdout.includes('OTHER_APP'));
-      assert.match(
-        exported.stdout,
-        /^AWK_3="\\\$HOME \\\$\{HOME\} \\\$\(echo pwned\) `id` \\\\\\\$ESCAPED"$/m,
-      );
+      assert.match(exported.stdout, /^AWK_3='\$HOME \$\{HOME\} \$\(echo pwned\) `id` \\\$ESCAPED'$/m);
 
       const target = await freshWorkspace();
       const path = file('rt.env', exported.stdout);
       const imported = await target.cli(['secrets', 'import', path, '--scope', 'rt', '--envs', 'dev']);
       expectCode(imported, 0);
       const lines = imported.stdout.trimEnd().split('\n');
-      assert.deepEqual(lines.slice(0, 2), ['created AWK_0 (line 1)', 'created AWK_1 (line 2)']);
-      assert.equal(lines.at(-1), `Imported ${path}: ${keys.length} created, 0 updated, 0 refused.`);
-      assert.deepEqual(await valuesOf(target.sdk, keys), AWKWARD_VALUES);
+      assert.deepEqual(lines[0], 'created AWK_0 (line 1)');
+      assert.equal(lines.at(-1), `Imported ${path}: ${safe.length} created, 0 updated, 0 refused.`);
+      const expected = AWKWARD_VALUES.filter((v) => quoteDotenv(v) !== undefined);
+      assert.deepEqual(await valuesOf(target.sdk, safe), expected);
       const meta = await target.sdk.secrets.fetch('AWK_0');
       assert.deepEqual([meta.scope, meta.envs], [['rt'], ['dev']]);
     });
@@ -157,7 +168,7 @@ describe('ductape secrets export / import', () => {
       chmodSync(path, 0o644);
       expectCode(await source([...EXPORT_RT, '--only', 'AWK_5', '-o', path]), 0);
       assert.equal(statSync(path).mode & 0o777, 0o600);
-      assert.equal(readFileSync(path, 'utf8'), 'AWK_5="a=b=c"\n');
+      assert.equal(readFileSync(path, 'utf8'), "AWK_5='a=b=c'\n");
     });
 
     it('needs --app and --env with user credentials; refuses unknown formats', async () => {

@@ -299,7 +299,7 @@ describe('ductape resolve / validate / token', () => {
       [['token', 'create'], 'can fetch, resolve and export only the secrets'],
       [['token', 'list'], 'List the service tokens'],
       [['token', 'revoke'], 'Revoke a service token'],
-      [['secrets', 'export'], 'each gives back every value exactly'],
+      [['secrets', 'export'], 'each gives back every value it writes exactly'],
       [['secrets', 'import'], 'nothing is imported (exit 2)'],
     ];
     for (const [args, text] of commands) {

@@ -8,12 +8,14 @@ import { connectFor } from '../connect.js';
 import { NAME_TRANSFORM_HELP, NAME_TRANSFORMS, nameVariables, type NameTransform } from '../env-names.js';
 import { EXPORT_FORMATS, formatSecrets, type ExportFormat } from '../export-formats.js';
 import { addScopeOptions, fetchExport, type ScopeOptions } from '../export-scope.js';
+import { ALLOW_NAME_HELP, collectName, refuseCodeLoading } from '../loader-variables.js';
 import { CliError, info } from '../output.js';
 
 interface ExportOptions extends ScopeOptions {
   format: ExportFormat;
   output?: string;
   nameTransform?: NameTransform;
+  allowName?: string[];
 }
 
 /** Writes with mode 0600 from the first byte, and tightens a file that already existed. */
@@ -41,6 +43,13 @@ async function exportSecrets(options: ExportOptions, command: Command): Promise<
     keepNul: json,
     warn: (message) => info(`warning: ${message}`),
   });
+  // Shell lines are meant to be sourced into a shell that then starts programs.
+  if (options.format === 'shell') {
+    refuseCodeLoading(
+      named.map((s) => s.name),
+      options.allowName,
+    );
+  }
   const text = formatSecrets(options.format, named);
   if (options.output === undefined) {
     process.stdout.write(text);
@@ -61,15 +70,19 @@ export function registerExportCommand(secrets: Command): void {
     )
     .option('-o, --output <file>', 'write to this file (mode 0600) instead of stdout')
     .addOption(new Option('--name-transform <how>', NAME_TRANSFORM_HELP).choices(NAME_TRANSFORMS))
+    .option('--allow-name <name>', `shell format: ${ALLOW_NAME_HELP}`, collectName)
     .addHelpText(
       'after',
       `
-Formats (each gives back every value exactly):
-  dotenv  KEY="value", escaping \\\\ \\" \\$ and line breaks as \\n and \\r: read by
-          'ductape secrets import', docker compose env_file and godotenv; no \${...}
-          expansion can change a value since $ is escaped.
+Formats (each gives back every value it writes exactly):
+  dotenv  KEY='value', or KEY="value" for values holding a ' (line breaks as \\n): read
+          exactly by 'ductape secrets import' and the dotenv npm package, and sourcing it
+          with sh runs nothing. A value no such line can hold (a ' together with ", \`,
+          \\ or $( ...) stops the export, naming its key.
   json    {"KEY": "value"}, pretty printed.
   shell   export KEY='value', for '. file' in sh, bash or zsh; ' is written as '\\''.
+          Variables that change how programs load code (LD_PRELOAD, NODE_OPTIONS, PATH...)
+          are refused unless named with --allow-name.
 
 Keys that are not environment variable names (a.b, x-y, 1st) are skipped with a warning in
 dotenv and shell (or renamed with --name-transform); JSON keeps them. Revoked and expired

@@ -13,6 +13,7 @@ import { connect, CREDENTIALS_HELP } from '../connect.js';
 import { NAME_TRANSFORM_HELP, NAME_TRANSFORMS, nameVariables, type NameTransform } from '../env-names.js';
 import { addScopeOptions, fetchExport, type ScopeOptions } from '../export-scope.js';
 import { httpFetch } from '../http-fetch.js';
+import { ALLOW_NAME_HELP, collectName, refuseCodeLoading } from '../loader-variables.js';
 import { ExitWith, info } from '../output.js';
 
 /** Left out of the command's environment (unless a secret of that name is exported). */
@@ -26,6 +27,7 @@ const CREDENTIAL_VARIABLES = [
 interface RunOptions extends ScopeOptions {
   url?: string;
   nameTransform?: NameTransform;
+  allowName?: string[];
 }
 
 async function run(command: string, args: string[], options: RunOptions): Promise<void> {
@@ -34,6 +36,10 @@ async function run(command: string, args: string[], options: RunOptions): Promis
     transform: options.nameTransform,
     warn: (message) => info(`warning: ${message}`),
   });
+  refuseCodeLoading(
+    named.map((s) => s.name),
+    options.allowName,
+  );
   const inherited: NodeJS.ProcessEnv = { ...process.env };
   // The command gets the app's secrets, not the credentials that fetched them.
   for (const name of CREDENTIAL_VARIABLES) delete inherited[name];
@@ -56,9 +62,14 @@ export function registerRunCommand(program: Command): void {
       .option('--url <url>', 'the server URL (see below)'),
   )
     .addOption(new Option('--name-transform <how>', NAME_TRANSFORM_HELP).choices(NAME_TRANSFORMS))
+    .option('--allow-name <name>', ALLOW_NAME_HELP, collectName)
     .addHelpText(
       'after',
       `
+Secrets whose names change how programs load code (LD_*, DYLD_*, NODE_OPTIONS, PATH,
+BASH_ENV, PYTHON*, GIT_*... the list is in docs/security.md) are refused, and nothing is
+started, unless each is named with --allow-name.
+
 The secrets override variables of the same name that are already set. The credentials
 (DUCTAPE_TOKEN, DUCTAPE_WORKSPACE_ID, DUCTAPE_USER_ID, DUCTAPE_PRIVATE_KEY) are not passed
 on to the command. Keys that are not variable names (a.b, x-y, 1st) are skipped with a
