@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { describeEachBackend } from './helpers/backends.js';
 import { cliInTerminal, hasPythonPty } from './helpers/cli-session.js';
-import { storeEnv, type Credentials } from './helpers/harness.js';
+import { OPERATOR_ENTRY, storeEnv, type Credentials } from './helpers/harness.js';
 import { accessToken, rawRequest, sleep } from './helpers/http.js';
 import { expectExit, keysJson, sealedHeaders, seedWorkspaces, verifyAll } from './helpers/keys.js';
 import { killAllServers, startServerProcess, type ServerProcess } from './helpers/server-process.js';
@@ -216,6 +216,7 @@ describeEachBackend('workspace data key rotation under traffic', (backend) => {
           '10',
         ],
         env,
+        OPERATOR_ENTRY,
       );
       assert.equal(code, 0, output);
       assert.match(output, /\[#+-*\] +\d+\/\d+ values re-encrypted/);

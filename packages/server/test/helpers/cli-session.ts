@@ -77,13 +77,17 @@ _, status = os.waitpid(pid, 0)
 print(json.dumps({"output": out.decode("utf-8", "replace"), "code": os.waitstatus_to_exitcode(status)}))
 `;
 
-/** Runs the CLI in a pseudo-terminal (stdin, stdout and stderr all a TTY); needs python3. */
+/**
+ * Runs `ductape` (or, with `entry`, `ductape-server`) in a pseudo-terminal (stdin, stdout and
+ * stderr all a TTY); needs python3.
+ */
 export function cliInTerminal(
   args: string[],
   env: Record<string, string>,
+  entry: string = CLI_ENTRY,
 ): Promise<{ output: string; code: number }> {
   const spec = {
-    argv: [process.execPath, CLI_ENTRY, ...args],
+    argv: [process.execPath, entry, ...args],
     env: { PATH: process.env.PATH ?? '', TERM: 'dumb', ...env },
   };
   return new Promise((resolve, reject) => {
