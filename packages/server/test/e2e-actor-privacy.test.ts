@@ -86,7 +86,11 @@ describeEachBackend('who wrote a version, as each role sees it', (backend) => {
     for (const label of [first, second, third]) assert.match(label, /^hidden:[0-9a-f]{8}$/);
     assert.equal(first, third, "the owner's two versions carry one label");
     assert.notEqual(first, second, 'two writers carry two labels');
-    assert.deepEqual(byVersion(asDeveloper), [third, developer.user_id, first], 'the developer sees their own id');
+    assert.deepEqual(
+      byVersion(asDeveloper),
+      [third, developer.user_id, first],
+      'the developer sees their own id',
+    );
   });
 
   it('admins and owners, who read the audit log, see every id', async () => {

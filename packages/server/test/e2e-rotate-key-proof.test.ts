@@ -55,14 +55,22 @@ describeEachBackend('rotating your own key needs your current key', (backend) =>
     assert.equal(guessed.field, 'private_key');
     assert.equal(guessed.message, 'private_key: is not your current private key; your key was not rotated');
     assert.equal((await signIn(victim)).status, 200, "the real user's key still works");
-    assert.equal((await rawRequest(server.url, 'GET', '/v1/me', { token: stolen })).status, 200, 'nothing rotated');
+    assert.equal(
+      (await rawRequest(server.url, 'GET', '/v1/me', { token: stolen })).status,
+      200,
+      'nothing rotated',
+    );
   });
 
   it('wrong keys count as failed sign-ins: past the limit even the right key gets 429', async () => {
     const victim = await server.newUser('viewer');
     const stolen = await accessToken(server.url, victim);
     for (let i = 0; i < 3; i++) {
-      assertErrorBody(await rotate(stolen, victim.user_id, { private_key: `dtk_guess_${i}` }), 403, 'FORBIDDEN');
+      assertErrorBody(
+        await rotate(stolen, victim.user_id, { private_key: `dtk_guess_${i}` }),
+        403,
+        'FORBIDDEN',
+      );
     }
     const limited = await rotate(stolen, victim.user_id, { private_key: victim.private_key });
     assertErrorBody(limited, 429, 'TOO_MANY_REQUESTS');

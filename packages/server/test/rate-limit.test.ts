@@ -111,7 +111,12 @@ describe('sign-in guard', () => {
   it('counts an IPv6 client by its /64, and an IPv4-mapped address as the IPv4 address', () => {
     const guard = createSignInGuard(limits, fakeClock().now);
     // Four failures from four addresses of one /64 (each written differently) lock the /64.
-    for (const address of ['2001:db8:1:2::1', '2001:db8:1:2::2', '2001:DB8:1:2:ffff::9', '2001:db8:1:2:0:0:0:3']) {
+    for (const address of [
+      '2001:db8:1:2::1',
+      '2001:db8:1:2::2',
+      '2001:DB8:1:2:ffff::9',
+      '2001:db8:1:2:0:0:0:3',
+    ]) {
       guard.admit(address, `u-${address}`);
       guard.recordFailure(address, `u-${address}`);
     }

@@ -77,7 +77,8 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
     if (status === 503) void reply.header('retry-after', '1');
   }
   // Every 429 says when to come back (sign-ins, rotate-key, invalid service tokens).
-  if (error instanceof TooManyRequestsError) void reply.header('retry-after', String(error.retryAfterSeconds));
+  if (error instanceof TooManyRequestsError)
+    void reply.header('retry-after', String(error.retryAfterSeconds));
   void reply.code(status).send(body);
 }
 

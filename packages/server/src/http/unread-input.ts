@@ -63,11 +63,7 @@ export function refuseNulInQuery(request: FastifyRequest): void {
     }
     const values = Array.isArray(value) ? value : [value];
     if (values.some((v) => typeof v === 'string' && v.includes(NUL))) {
-      throw new AppError(
-        'VALIDATION_ERROR',
-        `${shown}: must not contain the NUL character (U+0000)`,
-        shown,
-      );
+      throw new AppError('VALIDATION_ERROR', `${shown}: must not contain the NUL character (U+0000)`, shown);
     }
   }
 }
