@@ -224,8 +224,9 @@ export function createIdentityService(deps: IdentityDeps) {
     /**
      * Exchanges a private key for an access token. Every failure looks the same: 401, with a
      * wrong user id and a wrong key taking the same path (a hash is verified either way).
-     * Over the sign-in limits for `clientAddress` or the user id as sent, a 429 comes first,
-     * before any check, so even the right key waits out the window.
+     * Over the sign-in limits for `clientAddress`, or for the user id as sent from that
+     * address, a 429 comes first, before any check, so even the right key waits out the
+     * window there (and only there: see rate-limit.ts).
      */
     async issueToken(request: TokenRequest, origin?: RequestOrigin): Promise<TokenResponse> {
       const clientAddress = origin?.clientIp ?? 'local';
