@@ -108,6 +108,8 @@ export class SecretsClient {
 
   /**
    * Whether a secret with this key exists in the workspace (revoked and expired ones too).
+   * With a service token, only the secrets its app and environment may use exist: any other
+   * key answers false, as a missing one does.
    *
    * @example
    * if (!(await ductape.secrets.exists('SENDGRID_KEY'))) console.log('not set up yet');

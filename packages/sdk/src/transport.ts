@@ -32,7 +32,8 @@ export class Transport {
   private pendingLogin: Promise<TokenResponse> | undefined;
 
   constructor(options: TransportOptions) {
-    this.options = options;
+    // A copy: replacePrivateKey changes it, never the caller's object.
+    this.options = { ...options };
     this.baseUrl = options.url.replace(/\/+$/, '');
     this.accessToken = options.token;
     if (options.token) this.expiresAtMs = Number.POSITIVE_INFINITY;
@@ -41,6 +42,24 @@ export class Transport {
   /** Whether this transport holds user credentials it can exchange for tokens. */
   get canLogin(): boolean {
     return this.options.credentials !== undefined;
+  }
+
+  /** The private key this transport signs in with, when it signs in as `userId`. */
+  privateKeyOf(userId: string): string | undefined {
+    const credentials = this.options.credentials;
+    return credentials?.user_id === userId ? credentials.private_key : undefined;
+  }
+
+  /**
+   * Signs in with `privateKey` from now on (after this user's key was rotated): the access
+   * token of the old key stopped working, so it is dropped too.
+   */
+  replacePrivateKey(privateKey: string): void {
+    const credentials = this.options.credentials;
+    if (!credentials) return;
+    this.options.credentials = { ...credentials, private_key: privateKey };
+    this.accessToken = undefined;
+    this.expiresAtMs = 0;
   }
 
   /** Exchanges the credentials for an access token now. Concurrent callers share one exchange. */

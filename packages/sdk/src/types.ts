@@ -78,7 +78,11 @@ export interface SecretVersion {
   version: number;
   /** ISO 8601: when this value was written. */
   createdAt: string;
-  /** The user or service token id that wrote it. */
+  /**
+   * The user or service token id that wrote it. Admins and owners see every id; viewers and
+   * developers see their own id, and anyone else as `hidden:` + 8 hex characters (the same
+   * for the same writer, but not their id).
+   */
   actor: string;
 }
 

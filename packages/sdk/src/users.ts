@@ -56,10 +56,23 @@ export class UsersClient {
    * Replaces a user's private key (your own, or anyone's as an owner). The old key and
    * every access token issued with it stop working at once.
    *
+   * Rotating your own key needs your current private key as proof (the server refuses an
+   * access token alone, which could have been stolen): when this client was given the
+   * credentials of `userId`, it sends that key by itself, and signs in with the new key from
+   * then on. A client holding only a token cannot rotate its own key (400, naming `private_key`).
+   *
    * @example
    * const { private_key } = await ductape.users.rotateKey(me.user_id);
+   * // store private_key now: it is shown only this once
    */
-  rotateKey(userId: string): Promise<UserCredentials> {
-    return this.transport.request<UserCredentials>('POST', `${path(userId)}/rotate-key`);
+  async rotateKey(userId: string): Promise<UserCredentials> {
+    const current = this.transport.privateKeyOf(userId);
+    const rotated = await this.transport.request<UserCredentials>(
+      'POST',
+      `${path(userId)}/rotate-key`,
+      current === undefined ? undefined : { private_key: current },
+    );
+    if (current !== undefined) this.transport.replacePrivateKey(rotated.private_key);
+    return rotated;
   }
 }

@@ -29,7 +29,10 @@ export interface Config {
   readonly versionsToKeep: number;
   /** Set when `DATABASE_URL` selects PostgreSQL; otherwise the embedded SQLite store is used. */
   readonly postgres: PostgresConfig | undefined;
-  /** Sign-in rate limits, per server node (`DUCTAPE_SIGNIN_*`, `DUCTAPE_TOKEN_EXCHANGES_*`). */
+  /**
+   * Sign-in and service-token rate limits, per server node (`DUCTAPE_SIGNIN_*`,
+   * `DUCTAPE_TOKEN_EXCHANGES_*`, `DUCTAPE_SERVICE_TOKEN_FAILURES_PER_IP`).
+   */
   readonly signInLimits: SignInLimits;
   /** Most secrets one workspace may hold (`DUCTAPE_MAX_SECRETS_PER_WORKSPACE`, default 100 000). */
   readonly maxSecretsPerWorkspace: number;
@@ -50,6 +53,11 @@ export interface HttpLimits {
   readonly headersTimeoutMs: number;
   /** Open connections at once; more are closed as they arrive (`DUCTAPE_MAX_CONNECTIONS`). */
   readonly maxConnections: number;
+  /**
+   * Open connections at once from one client address (an IPv6 client: its /64); more from
+   * it are closed as they arrive (`DUCTAPE_MAX_CONNECTIONS_PER_IP`).
+   */
+  readonly maxConnectionsPerAddress: number;
 }
 
 export interface PostgresConfig {
@@ -185,6 +193,7 @@ export function loadConfig(env: Env = process.env): Config {
       requestTimeoutMs,
       headersTimeoutMs,
       maxConnections: integer(env, 'DUCTAPE_MAX_CONNECTIONS', 1024, 1, 1_000_000),
+      maxConnectionsPerAddress: integer(env, 'DUCTAPE_MAX_CONNECTIONS_PER_IP', 128, 1, 1_000_000),
     }),
     versionsToKeep: integer(env, 'DUCTAPE_KEEP_VERSIONS', 20, 1, 1000),
     port: integer(env, 'PORT', 8080, 0, 65535),
@@ -197,10 +206,11 @@ export function loadConfig(env: Env = process.env): Config {
     accessTokenTtlSeconds: integer(env, 'DUCTAPE_ACCESS_TOKEN_TTL', 900, 5, 86_400),
     signInLimits: Object.freeze({
       failuresPerAddress: integer(env, 'DUCTAPE_SIGNIN_FAILURES_PER_IP', 20, 1, 1_000_000),
-      failuresPerUser: integer(env, 'DUCTAPE_SIGNIN_FAILURES_PER_USER', 10, 1, 1_000_000),
+      failuresPerUserPerAddress: integer(env, 'DUCTAPE_SIGNIN_FAILURES_PER_USER', 10, 1, 1_000_000),
       failureWindowSeconds: integer(env, 'DUCTAPE_SIGNIN_WINDOW_SECONDS', 300, 1, 86_400),
       exchangesPerAddress: integer(env, 'DUCTAPE_TOKEN_EXCHANGES_PER_IP', 300, 1, 1_000_000),
       exchangeWindowSeconds: integer(env, 'DUCTAPE_TOKEN_EXCHANGES_WINDOW_SECONDS', 60, 1, 86_400),
+      serviceTokenFailuresPerAddress: integer(env, 'DUCTAPE_SERVICE_TOKEN_FAILURES_PER_IP', 20, 1, 1_000_000),
     }),
   });
 }

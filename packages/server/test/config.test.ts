@@ -53,6 +53,9 @@ describe('configuration', () => {
     ['DUCTAPE_HEADERS_TIMEOUT_MS', '40000'],
     ['DUCTAPE_MAX_CONNECTIONS', '0'],
     ['DUCTAPE_MAX_CONNECTIONS', '-5'],
+    ['DUCTAPE_MAX_CONNECTIONS_PER_IP', '0'],
+    ['DUCTAPE_MAX_CONNECTIONS_PER_IP', 'all'],
+    ['DUCTAPE_SERVICE_TOKEN_FAILURES_PER_IP', '0'],
   ] as const) {
     it(`refuses ${variable}=${value} with a message naming the variable`, () => {
       assert.throws(
@@ -68,17 +71,30 @@ describe('configuration', () => {
     assert.equal(defaults.maxSecretsPerWorkspace, 100_000);
     assert.deepEqual(
       { ...defaults.http },
-      { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, maxConnections: 1024 },
+      {
+        requestTimeoutMs: 30_000,
+        headersTimeoutMs: 10_000,
+        maxConnections: 1024,
+        maxConnectionsPerAddress: 128,
+      },
     );
+    assert.equal(defaults.signInLimits.serviceTokenFailuresPerAddress, 20);
+    assert.equal(defaults.signInLimits.failuresPerUserPerAddress, 10);
     assert.ok(Object.isFrozen(defaults.http));
     const set = loadConfig({
       DUCTAPE_MAX_SECRETS_PER_WORKSPACE: '10000000',
       DUCTAPE_REQUEST_TIMEOUT_MS: '2000',
       DUCTAPE_HEADERS_TIMEOUT_MS: '2000',
       DUCTAPE_MAX_CONNECTIONS: '5',
+      DUCTAPE_MAX_CONNECTIONS_PER_IP: '3',
+      DUCTAPE_SERVICE_TOKEN_FAILURES_PER_IP: '7',
     });
     assert.equal(set.maxSecretsPerWorkspace, 10_000_000);
-    assert.deepEqual({ ...set.http }, { requestTimeoutMs: 2000, headersTimeoutMs: 2000, maxConnections: 5 });
+    assert.deepEqual(
+      { ...set.http },
+      { requestTimeoutMs: 2000, headersTimeoutMs: 2000, maxConnections: 5, maxConnectionsPerAddress: 3 },
+    );
+    assert.equal(set.signInLimits.serviceTokenFailuresPerAddress, 7);
   });
 
   it('refuses a headers timeout longer than the request timeout, naming both variables', () => {

@@ -375,8 +375,10 @@ describe('principal cache on two server nodes on one PostgreSQL', { skip: PG_SKI
       assertErrorBody(await me(b, removed.token), 401, 'TOKEN_INVALID');
 
       const rotated = await member('developer');
+      // Your own key: rotated with proof of the current one (see e2e-rotate-key-proof).
       const answer = await rawRequest(a.url, 'POST', `/v1/users/${rotated.id}/rotate-key`, {
         token: rotated.token,
+        body: { private_key: rotated.key },
       });
       assert.equal(answer.status, 200, answer.text);
       assertErrorBody(await me(b, rotated.token), 401, 'TOKEN_INVALID');

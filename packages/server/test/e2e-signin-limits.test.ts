@@ -1,7 +1,8 @@
 /**
- * Sign-in limits over a real port: failed sign-ins per client address and per user id, and
- * token exchanges per address, each answered 429 with Retry-After, before the key is even
- * checked. Every request here comes from 127.0.0.1, so each test sets its own limits.
+ * Sign-in limits over a real port: failed sign-ins per client address and per (address,
+ * user id), and token exchanges per address, each answered 429 with Retry-After, before the
+ * key is even checked. Requests come from 127.0.0.1 unless a test sends from 127.0.0.2 (see
+ * helpers/from-address.ts), so each test sets its own limits.
  */
 import type { ErrorBody } from '@ductape/sdk';
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import { afterEach, it } from 'node:test';
 import { describeEachBackend } from './helpers/backends.js';
 import { startTestServer, type Credentials, type TestServer } from './helpers/harness.js';
 import { assertErrorBody, rawRequest, sleep, type RawResponse } from './helpers/http.js';
+import { ELSEWHERE, HOME, requestFrom } from './helpers/from-address.js';
 
 const signIn = (server: TestServer, credentials: Credentials): Promise<RawResponse> =>
   rawRequest(server.url, 'POST', '/v1/auth/token', { body: credentials });
@@ -60,7 +62,32 @@ describeEachBackend('sign-in limits', (backend) => {
     assertLimited(await signIn(s, other), 300, /from this address/);
   });
 
-  it('failures for one user id lock that id alone, existing or not, with the same answer', async () => {
+  it('ten wrong sign-ins for a user id from one address do not lock that user out elsewhere', async () => {
+    // The defaults: 10 failures per (address, user id), 20 per address.
+    const s = await start({ DUCTAPE_SIGNIN_FAILURES_PER_IP: '20', DUCTAPE_SIGNIN_FAILURES_PER_USER: '10' });
+    const wrong = wrongKey(s.owner);
+    for (let i = 0; i < 10; i++) {
+      const failed = await requestFrom(ELSEWHERE, s.url, 'POST', '/v1/auth/token', { body: wrong });
+      assert.equal(failed.status, 401, failed.text);
+    }
+    const user = await requestFrom(HOME, s.url, 'POST', '/v1/auth/token', { body: s.owner });
+    assert.equal(user.status, 200, `the user signing in from elsewhere is locked out: ${user.text}`);
+    const attacker = await requestFrom(ELSEWHERE, s.url, 'POST', '/v1/auth/token', { body: s.owner });
+    assert.equal(attacker.status, 429, 'the address that failed is still limited, even with the right key');
+    assert.match((attacker.json as ErrorBody).message, /for this user_id from this address/);
+    // And failures from the attacker's address still add up to its per-address limit.
+    const other = await s.newUser('viewer');
+    for (let i = 0; i < 10; i++) {
+      const failed = await requestFrom(ELSEWHERE, s.url, 'POST', '/v1/auth/token', { body: wrongKey(other) });
+      assert.equal(failed.status, 401, failed.text);
+    }
+    const spent = await requestFrom(ELSEWHERE, s.url, 'POST', '/v1/auth/token', { body: other });
+    assert.equal(spent.status, 429);
+    assert.match((spent.json as ErrorBody).message, /from this address/);
+    assert.equal((await requestFrom(HOME, s.url, 'POST', '/v1/auth/token', { body: other })).status, 200);
+  });
+
+  it('failures for one user id from one address lock that id there, existing or not, with the same answer', async () => {
     const s = await start({ DUCTAPE_SIGNIN_FAILURES_PER_IP: '100', DUCTAPE_SIGNIN_FAILURES_PER_USER: '3' });
     const other = await s.newUser('viewer');
     const ghost = { ...s.owner, user_id: randomUUID() };

@@ -27,15 +27,14 @@ const SECRETS: Record<string, Omit<CreateSecretInput, 'key' | 'value'> & { revok
 };
 const USABLE = ['IN_APP', 'IN_ENV', 'IN_EXACT', 'IN_OPEN'];
 const VISIBLE = [...USABLE, 'IN_EXPIRED', 'IN_REVOKED'].sort();
-const outOfApp = (k: string): Expected => ({
-  status: 403,
-  code: 'SECRET_SCOPE_DENIED',
-  message: `Secret '${k}' is not accessible by app 'web'`,
-});
-const outOfEnv = (k: string): Expected => ({
-  status: 403,
-  code: 'SECRET_ENV_DENIED',
-  message: `Secret '${k}' is not available in environment 'prd'`,
+/**
+ * A key outside the token's app or environment is answered as a missing key, so a token
+ * cannot learn what else the workspace holds (e2e-token-scope-probing.test.ts).
+ */
+const outOfScope = (k: string): Expected => ({
+  status: 404,
+  code: 'SECRET_NOT_FOUND',
+  message: `Secret '${k}' not found`,
 });
 const tokenForbidden: Expected = { status: 403, code: 'FORBIDDEN', message: /service token/ };
 
@@ -64,12 +63,12 @@ describeEachBackend('service token boundaries (web/prd)', (backend) => {
   });
   after(() => server.stop());
 
-  it('fetch: in-scope values; every other secret refused by the first rule it breaks', async () => {
+  it('fetch: in-scope values; out-of-scope keys as missing ones; the rest by the first rule it breaks', async () => {
     for (const key of USABLE) assert.equal((await service.secrets.fetch(key)).value, values[key]);
-    await refused(service.secrets.fetch('OUT_APP'), outOfApp('OUT_APP'));
-    await refused(service.secrets.fetch('OUT_ENV'), outOfEnv('OUT_ENV'));
-    await refused(service.secrets.fetch('OUT_BOTH'), outOfApp('OUT_BOTH'));
-    await refused(service.secrets.fetch('OUT_REVOKED'), outOfApp('OUT_REVOKED'));
+    await refused(service.secrets.fetch('OUT_APP'), outOfScope('OUT_APP'));
+    await refused(service.secrets.fetch('OUT_ENV'), outOfScope('OUT_ENV'));
+    await refused(service.secrets.fetch('OUT_BOTH'), outOfScope('OUT_BOTH'));
+    await refused(service.secrets.fetch('OUT_REVOKED'), outOfScope('OUT_REVOKED'));
     await refused(service.secrets.fetch('IN_REVOKED'), { status: 410, code: 'SECRET_REVOKED' });
     await refused(service.secrets.fetch('IN_EXPIRED'), { status: 410, code: 'SECRET_EXPIRED' });
     await refused(service.secrets.fetch('NOPE'), { status: 404, code: 'SECRET_NOT_FOUND' });
@@ -83,16 +82,16 @@ describeEachBackend('service token boundaries (web/prd)', (backend) => {
     const inScope = await get('/v1/secrets/IN_EXACT/metadata');
     assert.equal(inScope.status, 200, inScope.text);
     assert.equal(
-      assertErrorBody(await get('/v1/secrets/OUT_APP/metadata'), 403, 'SECRET_SCOPE_DENIED').message,
-      outOfApp('OUT_APP').message,
+      assertErrorBody(await get('/v1/secrets/OUT_APP/metadata'), 404, 'SECRET_NOT_FOUND').message,
+      outOfScope('OUT_APP').message,
     );
     assert.equal(
-      assertErrorBody(await get('/v1/secrets/OUT_ENV/metadata'), 403, 'SECRET_ENV_DENIED').message,
-      outOfEnv('OUT_ENV').message,
+      assertErrorBody(await get('/v1/secrets/OUT_ENV/metadata'), 404, 'SECRET_NOT_FOUND').message,
+      outOfScope('OUT_ENV').message,
     );
     assert.equal(await service.secrets.exists('IN_OPEN'), true);
     assert.equal(await service.secrets.exists('NOPE'), false);
-    await refused(service.secrets.exists('OUT_BOTH'), outOfApp('OUT_BOTH'));
+    assert.equal(await service.secrets.exists('OUT_BOTH'), false, 'out of scope is as good as missing');
   });
 
   it('resolve acts as web/prd; naming another app or env is refused', async () => {
@@ -110,12 +109,12 @@ describeEachBackend('service token boundaries (web/prd)', (backend) => {
       message: /env 'prd'.*env 'dev'/,
       field: 'env',
     });
-    await refused(service.secrets.resolve('$Secret{OUT_APP}', { env: 'prd' }), outOfApp('OUT_APP'));
-    await refused(service.secrets.resolve(['$Secret{IN_OPEN}', '$Secret{OUT_ENV}']), outOfEnv('OUT_ENV'));
-    await refused(service.secrets.resolve('$Secret{OUT_BOTH}'), outOfApp('OUT_BOTH'));
+    await refused(service.secrets.resolve('$Secret{OUT_APP}', { env: 'prd' }), outOfScope('OUT_APP'));
+    await refused(service.secrets.resolve(['$Secret{IN_OPEN}', '$Secret{OUT_ENV}']), outOfScope('OUT_ENV'));
+    await refused(service.secrets.resolve('$Secret{OUT_BOTH}'), outOfScope('OUT_BOTH'));
   });
 
-  it('validate reports out-of-scope references as refused, with no values', async () => {
+  it('validate reports out-of-scope references as not found, with no values', async () => {
     const report = await service.secrets.validate(Object.keys(SECRETS).map((k) => `$Secret{${k}}`));
     assert.equal(report.valid, false);
     const verdicts = Object.fromEntries(report.references.map((r) => [r.key, r.code ?? 'ok']));
@@ -126,10 +125,10 @@ describeEachBackend('service token boundaries (web/prd)', (backend) => {
       IN_ENV: 'ok',
       IN_REVOKED: 'SECRET_REVOKED',
       IN_EXPIRED: 'SECRET_EXPIRED',
-      OUT_APP: 'SECRET_SCOPE_DENIED',
-      OUT_ENV: 'SECRET_ENV_DENIED',
-      OUT_BOTH: 'SECRET_SCOPE_DENIED',
-      OUT_REVOKED: 'SECRET_SCOPE_DENIED',
+      OUT_APP: 'SECRET_NOT_FOUND',
+      OUT_ENV: 'SECRET_NOT_FOUND',
+      OUT_BOTH: 'SECRET_NOT_FOUND',
+      OUT_REVOKED: 'SECRET_NOT_FOUND',
     });
     assert.equal(
       all().some((v) => JSON.stringify(report).includes(v)),
@@ -150,7 +149,7 @@ describeEachBackend('service token boundaries (web/prd)', (backend) => {
     assert.deepEqual((await service.secrets.export({ only: ['IN_EXACT'] })).secrets, [
       { key: 'IN_EXACT', value: values.IN_EXACT },
     ]);
-    await refused(service.secrets.export({ only: ['IN_OPEN', 'OUT_APP'] }), outOfApp('OUT_APP'));
+    await refused(service.secrets.export({ only: ['IN_OPEN', 'OUT_APP'] }), outOfScope('OUT_APP'));
     await refused(service.secrets.export({ app: 'api', env: 'dev' }), tokenForbidden);
     await refused(service.secrets.export({ env: 'dev', only: ['OUT_ENV'] }), tokenForbidden);
   });

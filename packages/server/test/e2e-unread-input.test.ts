@@ -40,7 +40,7 @@ describeEachBackend('input a route does not read', (backend) => {
     for (const [method, path] of [
       ['POST', '/v1/secrets/UNREAD/revoke'],
       ['DELETE', '/v1/secrets/UNREAD'],
-      ['POST', '/v1/users/000000000000000000000000/rotate-key'],
+      ['DELETE', '/v1/tokens/000000000000000000000000'],
     ] as const) {
       const body = assertErrorBody(await send(method, path, { x: 1 }), 400, 'VALIDATION_ERROR');
       assert.equal(body.message, 'request body: this route takes no body', `${method} ${path}`);

@@ -115,10 +115,12 @@ describeEachBackend('locking users out', (backend) => {
       });
       assert.equal((await signIn(bystander)).status, 200, "the bystander's key still works");
 
+      // The SDK proves the current key by itself (see e2e-rotate-key-proof.test.ts).
       const rotated = await self.users.rotateKey(credentials.user_id);
       assert.equal(rotated.user_id, credentials.user_id);
-      await assertLockedOut(token, credentials, self);
+      await assertLockedOut(token, credentials, server.client(credentials));
       assert.equal(((await server.client(rotated).whoami()) as UserWhoAmI).role, role);
+      assert.equal(((await self.whoami()) as UserWhoAmI).role, role, 'the SDK signs in with its new key');
     }
   });
 

@@ -5,7 +5,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AppError } from '../src/errors.js';
-import { createRateLimiter, createSignInGuard, TooManyRequestsError } from '../src/services/rate-limit.js';
+import {
+  createRateLimiter,
+  createServiceTokenGuard,
+  createSignInGuard,
+  TooManyRequestsError,
+} from '../src/services/rate-limit.js';
 
 function fakeClock(start = 1_000_000): { now: () => number; advance(ms: number): void } {
   let t = start;
@@ -69,10 +74,11 @@ describe('rate limiter', () => {
 describe('sign-in guard', () => {
   const limits = {
     failuresPerAddress: 4,
-    failuresPerUser: 2,
+    failuresPerUserPerAddress: 2,
     failureWindowSeconds: 300,
     exchangesPerAddress: 10,
     exchangeWindowSeconds: 60,
+    serviceTokenFailuresPerAddress: 3,
   };
 
   const refused = (call: () => void, retryAfter: number, message: RegExp): void =>
@@ -87,17 +93,37 @@ describe('sign-in guard', () => {
       return true;
     });
 
-  it('locks a user id after its failures, from any address, until the window ends', () => {
+  it('locks a user id after its failures from one address, for that address only, until the window ends', () => {
     const clock = fakeClock();
     const guard = createSignInGuard(limits, clock.now);
     guard.admit('1.1.1.1', 'u1');
     guard.recordFailure('1.1.1.1', 'u1');
+    guard.admit('1.1.1.1', 'u1');
+    guard.recordFailure('1.1.1.1', 'u1');
+    refused(() => guard.admit('1.1.1.1', 'u1'), 300, /for this user_id from this address/);
+    // The attack of issue 13 item 7: failures from one address locked the user out everywhere.
     guard.admit('2.2.2.2', 'u1');
-    guard.recordFailure('2.2.2.2', 'u1');
-    refused(() => guard.admit('3.3.3.3', 'u1'), 300, /for this user_id/);
-    guard.admit('3.3.3.3', 'u2');
+    guard.admit('1.1.1.1', 'u2');
     clock.advance(300_000);
-    guard.admit('3.3.3.3', 'u1');
+    guard.admit('1.1.1.1', 'u1');
+  });
+
+  it('counts an IPv6 client by its /64, and an IPv4-mapped address as the IPv4 address', () => {
+    const guard = createSignInGuard(limits, fakeClock().now);
+    // Four failures from four addresses of one /64 (each written differently) lock the /64.
+    for (const address of [
+      '2001:db8:1:2::1',
+      '2001:db8:1:2::2',
+      '2001:DB8:1:2:ffff::9',
+      '2001:db8:1:2:0:0:0:3',
+    ]) {
+      guard.admit(address, `u-${address}`);
+      guard.recordFailure(address, `u-${address}`);
+    }
+    refused(() => guard.admit('2001:db8:1:2:abcd::1', 'someone'), 300, /from this address/);
+    guard.admit('2001:db8:1:3::1', 'someone');
+    for (let i = 0; i < 4; i++) guard.recordFailure('::ffff:198.51.100.7', `m${i}`);
+    refused(() => guard.admit('198.51.100.7', 'someone'), 300, /from this address/);
   });
 
   it('locks an address after its failures across many user ids', () => {
@@ -117,5 +143,35 @@ describe('sign-in guard', () => {
     for (let i = 0; i < 10; i++) guard.admit('1.1.1.1', 'u1');
     refused(() => guard.admit('1.1.1.1', 'u1'), 60, /Too many sign-in requests from this address/);
     guard.admit('2.2.2.2', 'u1');
+  });
+});
+
+describe('service token guard', () => {
+  const limits = { serviceTokenFailuresPerAddress: 3, failureWindowSeconds: 60 };
+
+  it('refuses an address after its failures, before any lookup, until the window ends', () => {
+    const clock = fakeClock();
+    const guard = createServiceTokenGuard(limits, clock.now);
+    for (let i = 0; i < 3; i++) {
+      guard.admit('1.1.1.1');
+      guard.recordFailure('1.1.1.1');
+    }
+    assert.throws(
+      () => guard.admit('1.1.1.1'),
+      (error: unknown) =>
+        error instanceof TooManyRequestsError &&
+        error.retryAfterSeconds === 60 &&
+        /invalid service token from this address/.test(error.message),
+    );
+    guard.admit('2.2.2.2');
+    clock.advance(60_000);
+    guard.admit('1.1.1.1');
+  });
+
+  it('counts an IPv6 client by its /64', () => {
+    const guard = createServiceTokenGuard(limits, fakeClock().now);
+    for (const address of ['2001:db8::1', '2001:db8::2', '2001:db8:0:0:1::']) guard.recordFailure(address);
+    assert.throws(() => guard.admit('2001:db8::abcd'), TooManyRequestsError);
+    guard.admit('2001:db8:0:1::1');
   });
 });

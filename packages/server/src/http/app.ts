@@ -10,10 +10,11 @@ import type { SecretsService } from '../services/secrets.service.js';
 import type { TokensService } from '../services/tokens.service.js';
 import type { UsageService } from '../services/usage.service.js';
 import { AppError } from '../errors.js';
+import { limitConnectionsPerAddress } from './connection-limits.js';
 import { answerClientError, errorHandler } from './errors.js';
 import { registerJsonParser } from './json-parser.js';
 import { originOf } from './origin.js';
-import { refuseUnreadInput } from './unread-input.js';
+import { refuseNulInQuery, refuseUnreadInput } from './unread-input.js';
 import { registerAuditRoutes } from './routes/audit.routes.js';
 import { registerAuthRoutes } from './routes/auth.routes.js';
 import { registerHealthRoutes } from './routes/health.routes.js';
@@ -105,6 +106,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (request.raw.httpVersion === '1.1' && !request.headers.host) {
       throw new AppError('VALIDATION_ERROR', 'An HTTP/1.1 request must have a Host header');
     }
+    refuseNulInQuery(request);
   });
   app.addHook('onSend', async (request, reply, payload) => {
     void reply.headers(SECURITY_HEADERS);
@@ -130,13 +132,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 }
 
 /**
- * Past maxConnections, Node closes each new connection as it arrives (no bytes are sent).
+ * Past maxConnections, Node closes each new connection as it arrives (no bytes are sent);
+ * past maxConnectionsPerAddress from one client address, so do we (connection-limits.ts).
  * A request timed out by Node gets a 408 in our `{ code, message }` shape; this listener
  * runs before Fastify's, which leaves an already destroyed socket alone.
  */
 function limitConnections(app: FastifyInstance, limits: HttpLimits): void {
   const server = app.server;
   server.maxConnections = limits.maxConnections;
+  limitConnectionsPerAddress(server, limits.maxConnectionsPerAddress, (fields, message) =>
+    app.log.warn(fields, message),
+  );
   let dropped = 0;
   let lastWarning = 0;
   server.on('drop', () => {

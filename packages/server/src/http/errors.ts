@@ -8,6 +8,7 @@ import type { ErrorBody, ErrorCode } from '@ductape/sdk';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Duplex } from 'node:stream';
 import { AppError, HTTP_STATUS } from '../errors.js';
+import { TooManyRequestsError } from '../services/rate-limit.js';
 import { StoreDiskError, StoreFullError, StoreUnavailableError } from '../store/types.js';
 import { LIMITS } from './schemas.js';
 
@@ -75,6 +76,9 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
     request.log.warn({ error: String(cause.message), code: cause.code }, what);
     if (status === 503) void reply.header('retry-after', '1');
   }
+  // Every 429 says when to come back (sign-ins, rotate-key, invalid service tokens).
+  if (error instanceof TooManyRequestsError)
+    void reply.header('retry-after', String(error.retryAfterSeconds));
   void reply.code(status).send(body);
 }
 

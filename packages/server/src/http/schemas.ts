@@ -266,7 +266,12 @@ export const auditQuery = z.strictObject({
   since: auditTime.optional(),
   until: auditTime.optional(),
   key: secretKey.optional(),
-  actor: z.string().min(1, { error: 'is required' }).max(64, { error: 'is too long' }).optional(),
+  actor: z
+    .string()
+    .min(1, { error: 'is required' })
+    .max(64, { error: 'is too long' })
+    .refine(noNul, NO_NUL)
+    .optional(),
   action: z.enum(AUDIT_ACTIONS, { error: `must be one of ${AUDIT_ACTIONS.join(', ')}` }).optional(),
   limit: z.coerce
     .number({ error: 'must be a whole number from 1 to 1000' })

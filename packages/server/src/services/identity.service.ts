@@ -13,12 +13,24 @@ import type { MasterKey } from '../crypto/key-provider.js';
 import type { MasterKeys } from '../crypto/master-keys.js';
 import { loadServerKey } from './server-keys.js';
 import { AppError } from '../errors.js';
-import { operatorActor, SYSTEM_CHAIN, type AuditActor, type AuditService } from './audit.service.js';
+import {
+  operatorActor,
+  SYSTEM_CHAIN,
+  type AuditActor,
+  type AuditDetail,
+  type AuditService,
+} from './audit.service.js';
 import type { Principal, RequestOrigin, TokenPrincipal, UserPrincipal } from './principal.js';
 import { newId } from '../ids.js';
 import type { Store, UserChanges, UserRow } from '../store/types.js';
-import { createSignInGuard, DEFAULT_SIGN_IN_LIMITS, type SignInLimits } from './rate-limit.js';
+import {
+  createServiceTokenGuard,
+  createSignInGuard,
+  DEFAULT_SIGN_IN_LIMITS,
+  type SignInLimits,
+} from './rate-limit.js';
 import { authorize } from './roles.js';
+import { rotateUserKey } from './key-rotation.js';
 import type { PrincipalSource } from './principal-cache.js';
 
 export type { Principal } from './principal.js';
@@ -82,6 +94,7 @@ export function createIdentityService(deps: IdentityDeps) {
   const { store, keyring, audit, signingKey, accessTokenTtlSeconds } = deps;
   const principals = deps.principals ?? store;
   const signInGuard = createSignInGuard(deps.signInLimits ?? DEFAULT_SIGN_IN_LIMITS, deps.now);
+  const serviceTokenGuard = createServiceTokenGuard(deps.signInLimits ?? DEFAULT_SIGN_IN_LIMITS, deps.now);
 
   async function userPrincipal(bearer: string, origin?: RequestOrigin): Promise<UserPrincipal> {
     const result = verifyAccessToken(signingKey, bearer, Math.floor(Date.now() / 1000));
@@ -105,13 +118,20 @@ export function createIdentityService(deps: IdentityDeps) {
 
   /**
    * Looked up on every request (in the principal cache, which drops a token as soon as it is
-   * revoked anywhere), so a revoke takes effect at once on every node.
+   * revoked anywhere), so a revoke takes effect at once on every node. A token that is not
+   * one counts against its client address, and past the limit the address gets a 429 before
+   * any lookup: guessing token ids costs the guesser, not the store.
    */
   async function serviceTokenPrincipal(bearer: string, origin?: RequestOrigin): Promise<TokenPrincipal> {
+    const clientAddress = origin?.clientIp ?? 'local';
+    serviceTokenGuard.admit(clientAddress);
     const parsed = parseServiceToken(bearer);
     const row = parsed ? await principals.getServiceToken(parsed.id) : undefined;
     const matches = verifyCredential(bearer, row?.tokenHash);
-    if (!row || !matches) throw new AppError('TOKEN_INVALID', 'Service token is not valid');
+    if (!row || !matches) {
+      serviceTokenGuard.recordFailure(clientAddress);
+      throw new AppError('TOKEN_INVALID', 'Service token is not valid');
+    }
     if (row.revokedAt !== null) throw new AppError('TOKEN_INVALID', 'Service token has been revoked');
     if (row.expiresAt * 1000 <= Date.now()) throw new AppError('TOKEN_EXPIRED', 'Service token has expired');
     return {
@@ -131,8 +151,9 @@ export function createIdentityService(deps: IdentityDeps) {
     changes: UserChanges,
     by: AuditActor,
     action: 'user.set_role' | 'user.remove' | 'user.rotate_key',
+    extra: AuditDetail = {},
   ): Promise<UserRow> {
-    const detail = { user_id: userId, ...(changes.role ? { role: changes.role } : {}) };
+    const detail = { user_id: userId, ...(changes.role ? { role: changes.role } : {}), ...extra };
     const result = await store.updateUser(
       workspaceId,
       userId,
@@ -203,8 +224,9 @@ export function createIdentityService(deps: IdentityDeps) {
     /**
      * Exchanges a private key for an access token. Every failure looks the same: 401, with a
      * wrong user id and a wrong key taking the same path (a hash is verified either way).
-     * Over the sign-in limits for `clientAddress` or the user id as sent, a 429 comes first,
-     * before any check, so even the right key waits out the window.
+     * Over the sign-in limits for `clientAddress`, or for the user id as sent from that
+     * address, a 429 comes first, before any check, so even the right key waits out the
+     * window there (and only there: see rate-limit.ts).
      */
     async issueToken(request: TokenRequest, origin?: RequestOrigin): Promise<TokenResponse> {
       const clientAddress = origin?.clientIp ?? 'local';
@@ -296,33 +318,27 @@ export function createIdentityService(deps: IdentityDeps) {
     },
 
     /**
-     * Replaces a user's private key. The old key stops signing in, and access tokens issued
-     * with it stop working at once. Owners may rotate anyone's key; every user their own.
-     * With no principal, an operator acting on the store directly.
+     * Replaces a user's private key: the old key and its access tokens stop working at once.
+     * Owners may rotate anyone's key; every user their own, proving they hold the current one
+     * (`presentedKey`). With no principal, an operator acting on the store directly. See
+     * key-rotation.ts.
      */
     async rotateKey(
       principal: Principal | undefined,
       workspaceId: string,
       userId: string,
+      presentedKey?: string,
     ): Promise<NewCredentials> {
-      const rotate = async (): Promise<void> => {
-        if (principal && !(principal.kind === 'user' && principal.userId === userId)) {
-          authorize(principal, 'users.manage');
-        }
-        const user = await store.getUser(userId);
-        if (!user || user.workspaceId !== workspaceId || user.removedAt !== null) throw userNotFound(userId);
-        await changeUser(
-          workspaceId,
-          userId,
-          { keyHash: hashCredential(privateKey), keyGeneration: user.keyGeneration + 1 },
-          principal ?? operatorActor(),
-          'user.rotate_key',
-        );
-      };
-      const privateKey = generatePrivateKey();
-      if (principal) await audit.guard(principal, 'user.rotate_key', { detail: { user_id: userId } }, rotate);
-      else await rotate();
-      return { workspace_id: workspaceId, user_id: userId, private_key: privateKey };
+      return rotateUserKey(
+        {
+          store,
+          audit,
+          signInGuard,
+          replaceKey: (changes, by, detail) =>
+            changeUser(workspaceId, userId, changes, by, 'user.rotate_key', detail),
+        },
+        { principal, workspaceId, userId, presentedKey },
+      );
     },
 
     async whoami(principal: Principal): Promise<WhoAmI> {

@@ -1,12 +1,13 @@
 /**
- * Fixed-window counters keyed by string, and the sign-in policy built on them. Pure: the
- * clock is injected, nothing is stored outside this process.
+ * Fixed-window counters keyed by string, and the policies built on them: sign-ins, and
+ * service-token guesses. Pure: the clock is injected, nothing is stored outside this process.
  *
  * Invariants: the counters live in one node's memory, so with N nodes behind a balancer an
  * attacker gets up to N times each limit (the documented trade-off: no shared store). Memory
  * is bounded: at most `maxKeys` keys per limiter, the oldest window evicted first.
  */
 import { AppError } from '../errors.js';
+import { addressKey } from './client-address.js';
 
 export interface Decision {
   allowed: boolean;
@@ -99,23 +100,33 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 export interface SignInLimits {
   /** Failed sign-ins per client address per `failureWindowSeconds`. */
   failuresPerAddress: number;
-  /** Failed sign-ins per user id (as sent, existing or not) per `failureWindowSeconds`. */
-  failuresPerUser: number;
+  /**
+   * Failed sign-ins per user id (as sent, existing or not) from one client address, per
+   * `failureWindowSeconds`. Counted per (address, user) and never per user alone: failures
+   * from one address must not lock out the same user signing in from another.
+   */
+  failuresPerUserPerAddress: number;
   failureWindowSeconds: number;
   /** Token exchanges (failed or not) per client address per `exchangeWindowSeconds`. */
   exchangesPerAddress: number;
   exchangeWindowSeconds: number;
+  /**
+   * Requests per client address per `failureWindowSeconds` whose `dst_` service token is not
+   * one (unknown id, wrong secret part, malformed): each cost a lookup.
+   */
+  serviceTokenFailuresPerAddress: number;
 }
 
 export const DEFAULT_SIGN_IN_LIMITS: SignInLimits = Object.freeze({
   failuresPerAddress: 20,
-  failuresPerUser: 10,
+  failuresPerUserPerAddress: 10,
   failureWindowSeconds: 300,
   exchangesPerAddress: 300,
   exchangeWindowSeconds: 60,
+  serviceTokenFailuresPerAddress: 20,
 });
 
-/** A 429 that carries how long to wait; the route turns it into a `Retry-After` header. */
+/** A 429 that carries how long to wait; the error handler turns it into a `Retry-After` header. */
 export class TooManyRequestsError extends AppError {
   constructor(
     readonly retryAfterSeconds: number,
@@ -128,12 +139,19 @@ export class TooManyRequestsError extends AppError {
   }
 }
 
+/**
+ * Addresses are counted by `addressKey` (an IPv6 client by its /64). The user id is counted as
+ * sent, together with the address: the id cannot hold the separator (ids are checked short
+ * and NUL-free, see http/schemas.ts), so no two pairs share a key.
+ */
 export interface SignInGuard {
   /** Throws TooManyRequestsError when this attempt must be refused before any check. */
   admit(address: string, userId: string): void;
-  /** Counts a failed sign-in against the address and the user id. */
+  /** Counts a failed sign-in (or a wrong key proven on rotate-key) against the address and the pair. */
   recordFailure(address: string, userId: string): void;
 }
+
+const pairKey = (address: string, userId: string): string => `${addressKey(address)}\u0000${userId}`;
 
 export function createSignInGuard(limits: SignInLimits, now: () => number = Date.now): SignInGuard {
   const exchanges = createRateLimiter({
@@ -146,35 +164,71 @@ export function createSignInGuard(limits: SignInLimits, now: () => number = Date
     windowSeconds: limits.failureWindowSeconds,
     now,
   });
-  const byUser = createRateLimiter({
-    limit: limits.failuresPerUser,
+  const byPair = createRateLimiter({
+    limit: limits.failuresPerUserPerAddress,
     windowSeconds: limits.failureWindowSeconds,
     now,
   });
   return {
     admit(address, userId) {
-      const exchange = exchanges.hit(address);
+      const exchange = exchanges.hit(addressKey(address));
       if (!exchange.allowed) {
         throw new TooManyRequestsError(
           exchange.retryAfterSeconds,
           'Too many sign-in requests from this address',
         );
       }
-      const address_ = byAddress.peek(address);
-      const user = byUser.peek(userId);
-      if (!address_.allowed || !user.allowed) {
+      const address_ = byAddress.peek(addressKey(address));
+      const pair = byPair.peek(pairKey(address, userId));
+      if (!address_.allowed || !pair.allowed) {
         // The same answer whether the user exists or not: the id is counted as sent.
         throw new TooManyRequestsError(
-          Math.max(address_.retryAfterSeconds, user.retryAfterSeconds),
+          Math.max(address_.retryAfterSeconds, pair.retryAfterSeconds),
           !address_.allowed
             ? 'Too many failed sign-ins from this address'
-            : 'Too many failed sign-ins for this user_id',
+            : 'Too many failed sign-ins for this user_id from this address',
         );
       }
     },
     recordFailure(address, userId) {
-      byAddress.hit(address);
-      byUser.hit(userId);
+      byAddress.hit(addressKey(address));
+      byPair.hit(pairKey(address, userId));
+    },
+  };
+}
+
+/**
+ * Bearer tokens shaped `dst_...` that authenticate nobody, per client address: a guess of a
+ * service token id costs a lookup (the principal cache holds only rows that exist), so past
+ * the limit a `dst_` bearer from that address is refused before any lookup, the right
+ * token too, until the window ends (as sign-ins are).
+ */
+export interface ServiceTokenGuard {
+  admit(address: string): void;
+  recordFailure(address: string): void;
+}
+
+export function createServiceTokenGuard(
+  limits: Pick<SignInLimits, 'serviceTokenFailuresPerAddress' | 'failureWindowSeconds'>,
+  now: () => number = Date.now,
+): ServiceTokenGuard {
+  const failures = createRateLimiter({
+    limit: limits.serviceTokenFailuresPerAddress,
+    windowSeconds: limits.failureWindowSeconds,
+    now,
+  });
+  return {
+    admit(address) {
+      const decision = failures.peek(addressKey(address));
+      if (!decision.allowed) {
+        throw new TooManyRequestsError(
+          decision.retryAfterSeconds,
+          'Too many requests with an invalid service token from this address',
+        );
+      }
+    },
+    recordFailure(address) {
+      failures.hit(addressKey(address));
     },
   };
 }

@@ -20,7 +20,7 @@ import type { AuditService } from './audit.service.js';
 import { actorId, type Principal } from './principal.js';
 import { authorize } from './roles.js';
 import { secretState } from './secret-state.js';
-import { scopeError, usageError } from './usage.js';
+import { forCaller, scopeError, usageError } from './usage.js';
 
 export interface SecretsDeps {
   store: Pick<
@@ -200,7 +200,7 @@ export function createSecretsService({ store, keyring, audit, maxSecretsPerWorks
     const row = await store.getSecret(principal.workspaceId, key);
     if (principal.kind === 'token') {
       // A service token uses secrets: every usage rule, in the documented order.
-      const refused = usageError(row, key, principal);
+      const refused = forCaller(principal, usageError(row, key, principal), key);
       if (refused) throw refused;
     }
     if (!row) throw notFound(key);
@@ -313,7 +313,7 @@ export function createSecretsService({ store, keyring, audit, maxSecretsPerWorks
       authorize(principal, 'secrets.list');
       const meta = await metaOr404(principal, key);
       if (principal.kind === 'token') {
-        const refused = scopeError(meta, key, principal);
+        const refused = forCaller(principal, scopeError(meta, key, principal), key);
         if (refused) throw refused;
       }
       return meta;

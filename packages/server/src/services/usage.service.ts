@@ -13,7 +13,7 @@ import type { Principal } from './principal.js';
 import { LIMITS, ReferenceDepthError, scanReferences, substitute, type Scan } from './references.js';
 import { authorize } from './roles.js';
 import { openSecret } from './secrets.service.js';
-import { scopeError, usageError, type UsageContext } from './usage.js';
+import { forCaller, scopeError, usageError, type UsageContext } from './usage.js';
 
 export interface UsageDeps {
   store: Pick<Store, 'getSecrets' | 'listSecretRows'>;
@@ -95,7 +95,7 @@ export function createUsageService({ store, keyring, audit }: UsageDeps) {
     const now = Date.now();
     for (const key of keys) {
       refusal.key = key;
-      const refused = usageError(rows.get(key), key, ctx, now);
+      const refused = forCaller(principal, usageError(rows.get(key), key, ctx, now), key);
       if (refused) throw refused;
     }
     const values = new Map<string, string>();
@@ -202,7 +202,7 @@ export function createUsageService({ store, keyring, audit }: UsageDeps) {
       );
       const now = Date.now();
       const references = scan.references.map((ref): ReferenceReport => {
-        const refused = usageError(rows.get(ref.key), ref.key, ctx, now);
+        const refused = forCaller(principal, usageError(rows.get(ref.key), ref.key, ctx, now), ref.key);
         const report: ReferenceReport = { ...ref, resolvable: refused === null };
         if (refused) {
           report.code = refused.code;

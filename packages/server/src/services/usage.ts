@@ -8,9 +8,13 @@
  *   5. it has not expired             Secret 'X' has expired
  * An empty scope means every app and empty envs every environment. When a secret is
  * restricted and no app (or env) is given, that is a refusal, not a pass.
+ *
+ * Users get these precise answers. A service token does not: a key outside its app and
+ * environment is answered exactly as a key that does not exist (see `forCaller`).
  */
 import { AppError, notFound } from '../errors.js';
 import type { SecretMeta } from '../store/types.js';
+import type { Principal } from './principal.js';
 import { secretState } from './secret-state.js';
 
 export interface UsageContext {
@@ -78,4 +82,18 @@ export function usageError(
   if (state === 'revoked') return new AppError('SECRET_REVOKED', `Secret '${key}' has been revoked`);
   if (state === 'expired') return new AppError('SECRET_EXPIRED', `Secret '${key}' has expired`);
   return null;
+}
+
+const OUT_OF_SCOPE = new Set(['SECRET_SCOPE_DENIED', 'SECRET_ENV_DENIED']);
+
+/**
+ * The refusal as the caller gets it. For a service token, a key outside its app or
+ * environment is `Secret 'X' not found`, the very error of a missing key (same status, code,
+ * message and no field), so a token cannot learn which keys exist beyond what it may use.
+ * Both are decided after the same single read of the row and before any value is opened, so
+ * they also take the same time. Users keep the precise reason.
+ */
+export function forCaller(principal: Principal, refused: AppError | null, key: string): AppError | null {
+  if (refused !== null && principal.kind === 'token' && OUT_OF_SCOPE.has(refused.code)) return notFound(key);
+  return refused;
 }

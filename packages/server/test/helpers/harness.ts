@@ -81,13 +81,14 @@ export async function storeEnv(
 }
 
 /**
- * Sign-in limits high enough for suites that sign in (and fail) many times from 127.0.0.1;
- * the limit suites set their own. Per-variable, so `env` overrides each.
+ * Sign-in and service-token limits high enough for suites that sign in (and fail) many
+ * times from 127.0.0.1; the limit suites set their own. Per-variable, so `env` overrides each.
  */
 const RELAXED_SIGNIN_LIMITS = {
   DUCTAPE_SIGNIN_FAILURES_PER_IP: '100000',
   DUCTAPE_SIGNIN_FAILURES_PER_USER: '100000',
   DUCTAPE_TOKEN_EXCHANGES_PER_IP: '100000',
+  DUCTAPE_SERVICE_TOKEN_FAILURES_PER_IP: '100000',
 };
 
 export async function startTestServer(

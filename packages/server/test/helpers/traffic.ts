@@ -32,6 +32,7 @@ export const TRAFFIC_ENV: Readonly<Record<string, string>> = {
   DUCTAPE_SIGNIN_FAILURES_PER_IP: '100000',
   DUCTAPE_SIGNIN_FAILURES_PER_USER: '100000',
   DUCTAPE_TOKEN_EXCHANGES_PER_IP: '100000',
+  DUCTAPE_SERVICE_TOKEN_FAILURES_PER_IP: '100000',
 };
 
 /** Enough to tell what went wrong; past it, a run stops itself instead of spinning. */

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { SecretsService } from '../../services/secrets.service.js';
+import { actorAsSeenBy } from '../actor-label.js';
 import { presentSecret, presentSecretWithValue } from '../present.js';
 import { secretsListJson } from '../present-list.js';
 import {
@@ -49,14 +50,14 @@ export function registerSecretsRoutes(app: FastifyInstance, secrets: SecretsServ
     return presentSecretWithValue(meta, value);
   });
 
-  /** Every recorded version, newest first: metadata only. */
+  /** Every recorded version, newest first: metadata only; writers as the caller may see them. */
   app.get('/v1/secrets/:key/versions', async (request) => {
     const versions = await secrets.versions(request.principal, keyOf(request.params));
     return {
       versions: versions.map((v) => ({
         version: v.version,
         createdAt: new Date(v.createdAt).toISOString(),
-        actor: v.createdBy,
+        actor: actorAsSeenBy(request.principal, v.createdBy),
       })),
     };
   });

@@ -19,6 +19,15 @@ export function presentUser(u: UserRow): User {
 
 const roleBody = z.strictObject({ role });
 
+/** `POST /v1/users/:id/rotate-key`: your own current key, to rotate your own (see key-rotation.ts). */
+const rotateKeyBody = z.strictObject({
+  private_key: z
+    .string({ error: 'must be a string: your current private key' })
+    .min(1, { error: 'must not be empty' })
+    .max(256, { error: 'is not a valid private key' })
+    .optional(),
+});
+
 export function registerUsersRoutes(app: FastifyInstance, identity: IdentityService): void {
   app.get('/v1/users', async (request) => ({
     users: (await identity.listUsers(request.principal)).map(presentUser),
@@ -42,9 +51,14 @@ export function registerUsersRoutes(app: FastifyInstance, identity: IdentityServ
     return { removed: true };
   });
 
-  /** A new private key; the old one, and its access tokens, stop working at once. */
-  app.post('/v1/users/:id/rotate-key', async (request) => {
+  /**
+   * A new private key; the old one, and its access tokens, stop working at once. Rotating
+   * your own key takes `{ private_key }`, your current one; an owner rotating another user's
+   * key sends no body.
+   */
+  app.post('/v1/users/:id/rotate-key', { config: { body: true } }, async (request) => {
     const { id } = parse(userIdParams, request.params, 'path');
-    return identity.rotateKey(request.principal, request.principal.workspaceId, id);
+    const body = parse(rotateKeyBody, request.body ?? {}, 'request body');
+    return identity.rotateKey(request.principal, request.principal.workspaceId, id, body.private_key);
   });
 }
