@@ -51,13 +51,13 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (session: Session) => v
         </p>
         <h1 id="signin-title">Sign in to your workspace</h1>
         <fieldset class="mode">
-          <legend>Sign in with</legend>
+          <legend>Sign in as</legend>
           <label>
-            <input type="radio" name="mode" checked={mode === 'key'} onChange={() => setMode('key')} /> Private key
+            <input type="radio" name="mode" checked={mode === 'key'} onChange={() => setMode('key')} /> A member
           </label>
           <label>
-            <input type="radio" name="mode" checked={mode === 'token'} onChange={() => setMode('token')} /> Service
-            token (read-only)
+            <input type="radio" name="mode" checked={mode === 'token'} onChange={() => setMode('token')} /> A program
+            (read-only)
           </label>
         </fieldset>
         <form onSubmit={submit} autocomplete="off">
