@@ -49,3 +49,9 @@ export const formatDate = (iso: string | number | null): string => {
   const date = typeof iso === 'number' ? new Date(iso * 1000) : new Date(iso);
   return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 };
+
+/** The day only, for table cells (the secret's own page shows the time too). */
+export const formatDay = (iso: string | number): string =>
+  (typeof iso === 'number' ? new Date(iso * 1000) : new Date(iso)).toLocaleDateString(undefined, {
+    dateStyle: 'medium',
+  });

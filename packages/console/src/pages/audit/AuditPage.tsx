@@ -3,6 +3,7 @@
  * action and time, older pages loaded on scroll or with a button. Reading the log is itself
  * recorded by the server.
  */
+import { ScrollRegion } from '../../components/ScrollRegion.js';
 import { AUDIT_ACTIONS, type AuditAction, type AuditEntry, type AuditQuery } from '@ductape/sdk';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { Alert } from '../../components/Alert.js';
@@ -140,24 +141,24 @@ export function AuditPage() {
         server, which checks every entry's MAC and the chain's head.
       </p>
       {error ? <Alert kind="error">{error}</Alert> : null}
-      <div class="table-scroll">
-        <table class="table audit">
+      <ScrollRegion label="Audit entries">
+        <table class="table stack audit" role="table">
           <caption class="visually-hidden">Audit entries, newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Actor</th>
-              <th scope="col">Action</th>
-              <th scope="col">Key</th>
-              <th scope="col">Outcome</th>
-              <th scope="col">From</th>
+          <thead role="rowgroup">
+            <tr role="row">
+              <th scope="col" role="columnheader">When</th>
+              <th scope="col" role="columnheader">Actor</th>
+              <th scope="col" role="columnheader">Action</th>
+              <th scope="col" role="columnheader">Key</th>
+              <th scope="col" role="columnheader">Outcome</th>
+              <th scope="col" role="columnheader">From</th>
             </tr>
           </thead>
-          <tbody>
+          <tbody role="rowgroup">
             {entries.map((entry) => (
-              <tr key={entry.seq}>
-                <td>{formatDate(entry.at)}</td>
-                <td>
+              <tr role="row" key={entry.seq}>
+                <td role="cell" data-label="When">{formatDate(entry.at)}</td>
+                <td role="cell" data-label="Actor">
                   <span class="mono">{entry.actor.id ?? '—'}</span>
                   <span class="hint">
                     {' '}
@@ -165,23 +166,23 @@ export function AuditPage() {
                     {entry.actor.role ? ` · ${entry.actor.role}` : ''}
                   </span>
                 </td>
-                <td class="mono">{entry.action}</td>
-                <td class="mono">
+                <td role="cell" data-label="Action" class="mono">{entry.action}</td>
+                <td role="cell" data-label="Key" class="mono">
                   {entry.key ?? ''}
                   {entry.version !== null ? ` v${entry.version}` : ''}
                 </td>
-                <td>
+                <td role="cell" data-label="Outcome">
                   <span class={`badge badge-${entry.outcome === 'success' ? 'active' : 'revoked'}`}>
                     {entry.outcome}
                   </span>
                   {entry.code ? <span class="hint"> {entry.code}</span> : null}
                 </td>
-                <td class="mono">{entry.client_ip ?? ''}</td>
+                <td role="cell" data-label="From" class="mono">{entry.client_ip ?? ''}</td>
               </tr>
             ))}
           </tbody>
         </table>
-      </div>
+      </ScrollRegion>
       {!loading && entries.length === 0 && !error ? <p class="empty">No entry matches.</p> : null}
       <div ref={sentinel} class="sentinel" />
       <div class="button-row">

@@ -12,7 +12,7 @@ import { messageOf } from '../../lib/errors.js';
 import { can, useSession } from '../../lib/session.js';
 import { splitList } from '../secret-form/form-values.js';
 import { parseFile } from './parse-file.js';
-import { Preview } from './Preview.js';
+import { outcomeOf, Preview } from './Preview.js';
 
 /** Items per request (the API takes up to 500); small batches make the progress bar move. */
 const BATCH = 100;
@@ -31,7 +31,9 @@ export function ImportPage() {
   const [existing] = useLoad(async () => new Set((await client.secrets.list()).map((s) => s.key)), [session]);
 
   const parsed = useMemo(() => parseFile(text), [text]);
-  const valid = parsed.items.filter((item) => item.problem === null);
+  const known = existing.state === 'ready' ? existing.data : new Set<string>();
+  // What the preview says will fail is not sent.
+  const valid = parsed.items.filter((item) => outcomeOf(item, known, overwrite)[0] !== 'bad');
 
   if (!can(session.me, 'write')) {
     return (
@@ -146,7 +148,7 @@ export function ImportPage() {
       {parsed.items.length > 0 ? (
         <Preview
           items={parsed.items}
-          existing={existing.state === 'ready' ? existing.data : new Set()}
+          existing={known}
           overwrite={overwrite}
         />
       ) : null}

@@ -1,4 +1,14 @@
+import { ScrollRegion } from '../../components/ScrollRegion.js';
 import type { ParsedItem } from './parse-file.js';
+
+/** What will happen to one item: ['create' | 'update' | 'bad', in words]. */
+export function outcomeOf(item: ParsedItem, existing: ReadonlySet<string>, overwrite: boolean): [string, string] {
+  if (item.problem) return ['bad', `fails validation: ${item.problem}`];
+  if (existing.has(item.input.key)) {
+    return overwrite ? ['update', 'will be updated'] : ['bad', 'exists: refused unless “Update keys that already exist” is ticked'];
+  }
+  return ['create', 'will be created'];
+}
 
 /** What will happen to each item: created, updated, skipped as existing, or refused and why. */
 export function Preview({
@@ -10,18 +20,14 @@ export function Preview({
   existing: ReadonlySet<string>;
   overwrite: boolean;
 }) {
-  const outcome = (item: ParsedItem): [string, string] => {
-    if (item.problem) return ['bad', `fails validation: ${item.problem}`];
-    if (existing.has(item.input.key)) return overwrite ? ['update', 'will be updated'] : ['bad', 'exists: refused unless “Update keys that already exist” is ticked'];
-    return ['create', 'will be created'];
-  };
+  const outcome = (item: ParsedItem) => outcomeOf(item, existing, overwrite);
   const failing = items.filter((item) => outcome(item)[0] === 'bad').length;
   return (
     <section aria-labelledby="preview-title">
       <h2 id="preview-title">
         Preview: {items.length - failing} to import, {failing} failing
       </h2>
-      <div class="table-scroll preview">
+      <ScrollRegion label="Preview" extra="preview">
         <table class="table">
           <thead>
             <tr>
@@ -36,14 +42,14 @@ export function Preview({
               return (
                 <tr key={i} class={`outcome-${kind}`}>
                   <td class="mono">{String(item.input.key)}</td>
-                  <td>{typeof item.input.value === 'string' ? `${item.input.value.length} characters` : '—'}</td>
+                  <td>{typeof item.input.value === 'string' ? `${item.input.value.length} character${item.input.value.length === 1 ? '' : 's'}` : '—'}</td>
                   <td>{text}</td>
                 </tr>
               );
             })}
           </tbody>
         </table>
-      </div>
+      </ScrollRegion>
     </section>
   );
 }

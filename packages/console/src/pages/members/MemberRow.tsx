@@ -13,19 +13,20 @@ export function MemberRow({
   user: User;
   me: boolean;
   added: string;
-  onRole: (role: Role) => void;
+  /** Resolves false when the server refused: the list then shows the role as it is. */
+  onRole: (role: Role) => Promise<boolean>;
   onRotate: () => void;
   onRemove: () => void;
 }) {
   const [role, setRole] = useState<Role>(user.role);
   const active = user.status === 'active';
   return (
-    <tr>
-      <td class="mono">
+    <tr role="row">
+      <td role="cell" data-label="User ID" class="mono">
         {user.user_id}
         {me ? ' (you)' : ''}
       </td>
-      <td>
+      <td role="cell" data-label="Role">
         {active ? (
           <span class="inline">
             <select
@@ -39,7 +40,14 @@ export function MemberRow({
                 </option>
               ))}
             </select>
-            <button type="button" disabled={role === user.role} onClick={() => onRole(role)}>
+            <button
+              type="button"
+              disabled={role === user.role}
+              aria-label={`Change role of ${user.user_id}`}
+              onClick={async () => {
+                if (!(await onRole(role))) setRole(user.role);
+              }}
+            >
               Change role
             </button>
           </span>
@@ -47,15 +55,15 @@ export function MemberRow({
           user.role
         )}
       </td>
-      <td>{user.status}</td>
-      <td>{added}</td>
-      <td>
+      <td role="cell" data-label="Status">{user.status}</td>
+      <td role="cell" data-label="Added">{added}</td>
+      <td role="cell" data-label="Actions">
         {active ? (
           <span class="inline">
-            <button type="button" onClick={onRotate}>
+            <button type="button" aria-label={`Rotate key of ${user.user_id}`} onClick={onRotate}>
               Rotate key
             </button>
-            <button type="button" class="danger" onClick={onRemove}>
+            <button type="button" class="danger" aria-label={`Remove ${user.user_id}`} onClick={onRemove}>
               Remove
             </button>
           </span>

@@ -3,6 +3,7 @@
  * is shown once), change a role, rotate a key, remove. The server's last-owner guard
  * answers with its own message, shown as is.
  */
+import { ScrollRegion } from '../../components/ScrollRegion.js';
 import { ROLES, type Role, type User, type UserCredentials } from '@ductape/sdk';
 import { useState } from 'preact/hooks';
 import { Alert } from '../../components/Alert.js';
@@ -46,14 +47,16 @@ export function MembersPage() {
     }
   };
 
-  const changeRole = async (user: User, role: Role) => {
+  const changeRole = async (user: User, role: Role): Promise<boolean> => {
     setNotice(null);
     try {
       await client.users.setRole(user.user_id, role);
       setNotice({ kind: 'success', text: `${user.user_id} is now ${role === 'admin' || role === 'owner' ? 'an' : 'a'} ${role}.` });
       reload();
+      return true;
     } catch (error) {
       setNotice({ kind: 'error', text: messageOf(error) });
+      return false;
     }
   };
 
@@ -87,19 +90,19 @@ export function MembersPage() {
       {notice ? <Alert kind={notice.kind}>{notice.text}</Alert> : null}
       {users.state === 'error' ? <Alert kind="error">{users.message}</Alert> : null}
       {users.state === 'ready' ? (
-        <div class="table-scroll">
-          <table class="table">
+        <ScrollRegion label="Members">
+          <table class="table stack" role="table">
             <caption class="visually-hidden">Members of the workspace</caption>
-            <thead>
-              <tr>
-                <th scope="col">User ID</th>
-                <th scope="col">Role</th>
-                <th scope="col">Status</th>
-                <th scope="col">Added</th>
-                <th scope="col">Actions</th>
+            <thead role="rowgroup">
+              <tr role="row">
+                <th scope="col" role="columnheader">User ID</th>
+                <th scope="col" role="columnheader">Role</th>
+                <th scope="col" role="columnheader">Status</th>
+                <th scope="col" role="columnheader">Added</th>
+                <th scope="col" role="columnheader">Actions</th>
               </tr>
             </thead>
-            <tbody>
+            <tbody role="rowgroup">
               {users.data.map((user) => (
                 <MemberRow
                   key={user.user_id}
@@ -113,7 +116,7 @@ export function MembersPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollRegion>
       ) : null}
       {pending?.kind === 'remove' ? (
         <ConfirmDialog

@@ -1,3 +1,4 @@
+import { ScrollRegion } from '../../components/ScrollRegion.js';
 import type Ductape from '@ductape/sdk';
 import type { SecretVersion } from '@ductape/sdk';
 import { useState } from 'preact/hooks';
@@ -26,32 +27,32 @@ export function Versions({
   return (
     <section aria-labelledby="versions-title">
       <h2 id="versions-title">Versions</h2>
-      <div class="table-scroll">
-        <table class="table">
+      <ScrollRegion label={`Versions of ${secretKey}`}>
+        <table class="table stack" role="table">
           <caption class="visually-hidden">Versions of {secretKey}, newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Version</th>
-              <th scope="col">Written</th>
-              <th scope="col">By</th>
+          <thead role="rowgroup">
+            <tr role="row">
+              <th scope="col" role="columnheader">Version</th>
+              <th scope="col" role="columnheader">Written</th>
+              <th scope="col" role="columnheader">By</th>
               {canRollBack ? (
-                <th scope="col">
+                <th scope="col" role="columnheader">
                   <span class="visually-hidden">Action</span>
                 </th>
               ) : null}
             </tr>
           </thead>
-          <tbody>
+          <tbody role="rowgroup">
             {versions.map((v) => (
-              <tr key={v.version}>
-                <td>
+              <tr role="row" key={v.version}>
+                <td role="cell" data-label="Version">
                   {v.version}
                   {v.version === current ? <span class="badge badge-active">current</span> : null}
                 </td>
-                <td>{formatDate(v.createdAt)}</td>
-                <td class="mono">{v.actor === myId ? `${v.actor} (you)` : v.actor}</td>
+                <td role="cell" data-label="Written">{formatDate(v.createdAt)}</td>
+                <td role="cell" data-label="By" class="mono">{v.actor === myId ? `${v.actor} (you)` : v.actor}</td>
                 {canRollBack ? (
-                  <td>
+                  <td role="cell" data-label="Action">
                     {v.version === current ? null : (
                       <button type="button" onClick={() => setTarget(v.version)}>
                         Roll back to version {v.version}
@@ -63,7 +64,7 @@ export function Versions({
             ))}
           </tbody>
         </table>
-      </div>
+      </ScrollRegion>
       {target !== null ? (
         <ConfirmDialog
           title={`Roll back ${secretKey} to version ${target}?`}

@@ -40,7 +40,7 @@ export function AvailabilityMatrix({
         <div role="rowgroup" class="grid-head">
           <div role="row" aria-rowindex={1} class="grid-row" style={template}>
             {selectable ? (
-              <div role="columnheader" class="cell">
+              <div role="columnheader" class="cell check-cell">
                 <input
                   type="checkbox"
                   aria-label="Select every key shown"
@@ -73,7 +73,7 @@ export function AvailabilityMatrix({
                   style={{ ...template, top: `${index * rowHeight}px`, height: `${rowHeight}px` }}
                 >
                   {selectable ? (
-                    <div role="cell" class="cell">
+                    <div role="cell" class="cell check-cell">
                       <input
                         type="checkbox"
                         aria-label={`Select ${secret.key}`}
@@ -90,15 +90,15 @@ export function AvailabilityMatrix({
                   {envs.map((env) =>
                     everywhere ? (
                       <div role="cell" class="cell avail avail-all" key={env}>
-                        <span aria-hidden="true">✓ </span>all
+                        <span aria-hidden="true">✓</span>all
                       </div>
                     ) : secret.envs.includes(env) ? (
                       <div role="cell" class="cell avail avail-yes" key={env}>
-                        <span aria-hidden="true">✓ </span>yes
+                        <span aria-hidden="true">✓</span>yes
                       </div>
                     ) : (
                       <div role="cell" class="cell avail avail-no" key={env}>
-                        <span aria-hidden="true">✗ </span>missing
+                        <span aria-hidden="true">✗</span>missing
                       </div>
                     ),
                   )}

@@ -1,7 +1,7 @@
 import { useRef } from 'preact/hooks';
 import { StatusBadge } from '../../components/StatusBadge.js';
 import { useVirtualRows } from '../../components/useVirtualRows.js';
-import { appsText, envsText, formatDate } from '../../lib/secret-state.js';
+import { appsText, envsText, formatDay } from '../../lib/secret-state.js';
 import type { IndexedSecret, Sort, SortField } from '../../lib/secrets-query.js';
 
 export const COLUMNS: { field: SortField; label: string }[] = [
@@ -82,10 +82,10 @@ export function SecretsTable({
                   {envsText(secret)}
                 </div>
                 <div role="cell" class="cell col-expires">
-                  {secret.expires_at === null ? 'never' : formatDate(secret.expires_at)}
+                  {secret.expires_at === null ? 'never' : formatDay(secret.expires_at)}
                 </div>
                 <div role="cell" class="cell col-updated">
-                  {formatDate(secret.updatedAt)}
+                  {formatDay(secret.updatedAt)}
                 </div>
               </div>
             );

@@ -3,6 +3,7 @@
  * lifetime (the token is shown once), list them, revoke one (the confirmation names the
  * app and environment whose programs stop working).
  */
+import { ScrollRegion } from '../../components/ScrollRegion.js';
 import type { CreatedToken, ServiceToken } from '@ductape/sdk';
 import { useState } from 'preact/hooks';
 import { Alert } from '../../components/Alert.js';
@@ -120,34 +121,39 @@ export function TokensPage() {
       {tokens.state === 'error' ? <Alert kind="error">{tokens.message}</Alert> : null}
       {tokens.state === 'ready' && tokens.data.length === 0 ? <p class="empty">No service token yet.</p> : null}
       {tokens.state === 'ready' && tokens.data.length > 0 ? (
-        <div class="table-scroll">
-          <table class="table">
+        <ScrollRegion label="Service tokens">
+          <table class="table stack" role="table">
             <caption class="visually-hidden">Service tokens, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Token ID</th>
-                <th scope="col">App</th>
-                <th scope="col">Environment</th>
-                <th scope="col">Description</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Status</th>
-                <th scope="col">Actions</th>
+            <thead role="rowgroup">
+              <tr role="row">
+                <th scope="col" role="columnheader">Token ID</th>
+                <th scope="col" role="columnheader">App</th>
+                <th scope="col" role="columnheader">Environment</th>
+                <th scope="col" role="columnheader">Description</th>
+                <th scope="col" role="columnheader">Expires</th>
+                <th scope="col" role="columnheader">Status</th>
+                <th scope="col" role="columnheader">Actions</th>
               </tr>
             </thead>
-            <tbody>
+            <tbody role="rowgroup">
               {tokens.data.map((token) => (
-                <tr key={token.token_id}>
-                  <td class="mono">{token.token_id}</td>
-                  <td class="mono">{token.app}</td>
-                  <td class="mono">{token.env}</td>
-                  <td>{token.description ?? ''}</td>
-                  <td>{formatDate(token.expires_at)}</td>
-                  <td>
+                <tr role="row" key={token.token_id}>
+                  <td role="cell" data-label="Token ID" class="mono">{token.token_id}</td>
+                  <td role="cell" data-label="App" class="mono">{token.app}</td>
+                  <td role="cell" data-label="Environment" class="mono">{token.env}</td>
+                  <td role="cell" data-label="Description">{token.description ?? ''}</td>
+                  <td role="cell" data-label="Expires">{formatDate(token.expires_at)}</td>
+                  <td role="cell" data-label="Status">
                     <span class={`badge badge-${token.status === 'active' ? 'active' : 'revoked'}`}>{token.status}</span>
                   </td>
-                  <td>
+                  <td role="cell" data-label="Actions">
                     {token.status === 'active' ? (
-                      <button type="button" class="danger" onClick={() => setRevoking(token)}>
+                      <button
+                        type="button"
+                        class="danger"
+                        aria-label={`Revoke token ${token.token_id}`}
+                        onClick={() => setRevoking(token)}
+                      >
                         Revoke
                       </button>
                     ) : null}
@@ -156,7 +162,7 @@ export function TokensPage() {
               ))}
             </tbody>
           </table>
-        </div>
+        </ScrollRegion>
       ) : null}
       {revoking ? (
         <ConfirmDialog
