@@ -172,6 +172,11 @@ describe('every console page, checked and photographed [sqlite]', { skip: BROWSE
         await page.getByRole('heading', { name: 'Page not found' }).waitFor();
         await check('not-found');
         assert.deepEqual(tab.problems, []);
+        // Works offline: no font, script or request goes anywhere but the server itself.
+        assert.deepEqual(
+          tab.requests.filter((url) => !url.startsWith(`${server.url}/`)),
+          [],
+        );
       } finally {
         await tab.close();
       }

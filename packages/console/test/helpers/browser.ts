@@ -49,6 +49,8 @@ export interface Watched {
   page: Page;
   /** Every response body the page received (text), in order. */
   bodies: string[];
+  /** The URL of every request the page made. */
+  requests: string[];
   /** CSP violations and uncaught page errors: must stay empty. */
   problems: string[];
   /** Waits until the network is idle and every response so far is in `bodies`. */
@@ -61,7 +63,9 @@ export async function openPage(browser: Browser, viewport = DESKTOP): Promise<Wa
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   const bodies: string[] = [];
+  const requests: string[] = [];
   const problems: string[] = [];
+  page.on('request', (request) => void requests.push(request.url()));
   const pending: Promise<void>[] = [];
   page.on('response', (response) => {
     pending.push(
@@ -80,6 +84,7 @@ export async function openPage(browser: Browser, viewport = DESKTOP): Promise<Wa
     context,
     page,
     bodies,
+    requests,
     problems,
     async settle() {
       await page.waitForLoadState('networkidle');
