@@ -10,7 +10,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { startTestServer, type TestServer } from '../../server/test/helpers/harness.js';
-import { BROWSER_SKIP, launch, openPage, pageText, screenshot, signInAs, type Watched } from './helpers/browser.js';
+import {
+  BROWSER_SKIP,
+  launch,
+  openPage,
+  pageText,
+  screenshot,
+  signInAs,
+  type Watched,
+} from './helpers/browser.js';
 
 const VALUE = 'sk_live_console_9f8e7d6c5b4a';
 const NEW_VALUE = 'sk_live_console_rotated_1a2b3c';
@@ -102,7 +110,10 @@ describe('the console, end to end as an owner [sqlite]', { skip: BROWSER_SKIP },
     await page.getByRole('heading', { name: 'Edit STRIPE_API_KEY' }).waitFor();
     // The edit form never holds the value.
     assert.equal(await page.getByLabel('Value').inputValue(), '');
-    await page.getByLabel('Save').waitFor({ state: 'detached' }).catch(() => undefined);
+    await page
+      .getByLabel('Save')
+      .waitFor({ state: 'detached' })
+      .catch(() => undefined);
     const loaded = await sdk.secrets.metadata('STRIPE_API_KEY');
     // Someone else changes it while the form is open.
     await sdk.secrets.update('STRIPE_API_KEY', { description: 'Changed by a teammate' });

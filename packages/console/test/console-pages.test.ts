@@ -78,7 +78,10 @@ describe('every console page, checked and photographed [sqlite]', { skip: BROWSE
         await check('secrets');
         const sendgrid = page.getByRole('row').filter({ hasText: 'SENDGRID_KEY' });
         assert.match((await sendgrid.textContent()) ?? '', /expires in 3 days/);
-        assert.match((await page.getByRole('row').filter({ hasText: 'OLD_TOKEN' }).textContent()) ?? '', /revoked/);
+        assert.match(
+          (await page.getByRole('row').filter({ hasText: 'OLD_TOKEN' }).textContent()) ?? '',
+          /revoked/,
+        );
 
         await page.getByRole('button', { name: 'By environment' }).click();
         await page.getByRole('table', { name: 'Availability by environment' }).waitFor();
@@ -121,9 +124,11 @@ describe('every console page, checked and photographed [sqlite]', { skip: BROWSE
         await check('secret-edit');
 
         await page.getByRole('link', { name: 'Import' }).click();
-        await page.getByLabel('File contents').fill(
-          `# pasted\nIMPORTED_ONE=1\nexport IMPORTED_TWO="two words"\nSTRIPE_API_KEY=dup\nbad key=x\nEMPTY=\n`,
-        );
+        await page
+          .getByLabel('File contents')
+          .fill(
+            `# pasted\nIMPORTED_ONE=1\nexport IMPORTED_TWO="two words"\nSTRIPE_API_KEY=dup\nbad key=x\nEMPTY=\n`,
+          );
         await page.getByRole('heading', { name: /Preview: 2 to import, 2 failing/ }).waitFor();
         await page.getByRole('alert').filter({ hasText: 'line 5: not KEY=value' }).waitFor();
         await check('import-preview');

@@ -16,7 +16,9 @@ const VALUE = 'viewer-must-never-see-this-7c1d';
 const SCOPED = 'scoped-value-for-checkout-prd-5e2a';
 
 const navLinks = async (page: Page): Promise<string[]> =>
-  (await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).map((t) => t.trim());
+  (await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents()).map((t) =>
+    t.trim(),
+  );
 
 /** Client-side navigation, as a link would do (a reload would sign out: the session is in memory). */
 const goTo = (page: Page, path: string) =>
@@ -63,7 +65,10 @@ describe('the console by role', { skip: BROWSER_SKIP }, () => {
       await page.getByRole('alert').filter({ hasText: 'admin or owner' }).waitFor();
       await tab.settle();
       assert.equal((await pageText(page)).includes(VALUE), false);
-      assert.equal(tab.bodies.some((body) => body.includes(VALUE)), false);
+      assert.equal(
+        tab.bodies.some((body) => body.includes(VALUE)),
+        false,
+      );
       assert.deepEqual(tab.problems, []);
       await tab.close();
     });

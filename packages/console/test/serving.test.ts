@@ -24,13 +24,20 @@ interface Answer {
 }
 
 /** A request with the path exactly as given (fetch would resolve `..` before sending). */
-function get(base: string, path: string, method = 'GET', headers: Record<string, string> = {}): Promise<Answer> {
+function get(
+  base: string,
+  path: string,
+  method = 'GET',
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
     const req = request({ hostname, port, path, method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
     });
     req.on('error', reject);
     req.end();
@@ -79,7 +86,14 @@ describe('serving the console build', () => {
   });
 
   it('answers client-side routes with index.html, HEAD included', async () => {
-    for (const path of ['/secrets', '/secrets/A.B-c_d', '/secrets/X/edit', '/members', '/a/b/c?x=1', '/index.html']) {
+    for (const path of [
+      '/secrets',
+      '/secrets/A.B-c_d',
+      '/secrets/X/edit',
+      '/members',
+      '/a/b/c?x=1',
+      '/index.html',
+    ]) {
       const answer = await get(server.url, path);
       assert.equal(answer.status, 200, path);
       assert.deepEqual(answer.body, index, path);
@@ -96,7 +110,15 @@ describe('serving the console build', () => {
     assert.equal(health.headers['content-security-policy'], API_CSP);
     assert.equal(health.headers['cache-control'], 'no-store');
     assert.equal(health.headers['cross-origin-opener-policy'], undefined);
-    for (const path of ['/v1', '/v1/', '/v1/nope', '/v1/secrets/A/nope', '/healthz/x', '/readyz/x', '/v1/../secrets']) {
+    for (const path of [
+      '/v1',
+      '/v1/',
+      '/v1/nope',
+      '/v1/secrets/A/nope',
+      '/healthz/x',
+      '/readyz/x',
+      '/v1/../secrets',
+    ]) {
       const answer = await get(server.url, path);
       assert.equal(answer.status, 404, path);
       assert.equal(answer.headers['content-security-policy'], API_CSP, path);

@@ -4,7 +4,15 @@ import { useState } from 'preact/hooks';
  * Copies text to the clipboard. The Clipboard API needs a secure context (https, or
  * localhost); elsewhere the text's field is selected so that Ctrl+C copies it.
  */
-export function CopyButton({ text, label = 'Copy', fallbackTarget }: { text: () => string; label?: string; fallbackTarget?: () => HTMLElement | null }) {
+export function CopyButton({
+  text,
+  label = 'Copy',
+  fallbackTarget,
+}: {
+  text: () => string;
+  label?: string;
+  fallbackTarget?: () => HTMLElement | null;
+}) {
   const [said, setSaid] = useState('');
   const copy = async () => {
     try {

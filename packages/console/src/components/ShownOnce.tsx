@@ -23,8 +23,8 @@ export function ShownOnce({
     <section class="shown-once" aria-labelledby="shown-once-title">
       <h2 id="shown-once-title">{title}</h2>
       <p class="warning">
-        <strong>Copy it now: it is shown only this once.</strong> Ductape keeps only a hash of it and cannot show it
-        again. Hand it over through a safe channel.
+        <strong>Copy it now: it is shown only this once.</strong> Ductape keeps only a hash of it and cannot
+        show it again. Hand it over through a safe channel.
       </p>
       {details ? (
         <dl class="meta">
@@ -50,7 +50,11 @@ export function ShownOnce({
           spellcheck={false}
           onFocus={(event) => event.currentTarget.select()}
         />
-        <CopyButton text={() => secret} label={`Copy ${label.toLowerCase()}`} fallbackTarget={() => field.current} />
+        <CopyButton
+          text={() => secret}
+          label={`Copy ${label.toLowerCase()}`}
+          fallbackTarget={() => field.current}
+        />
       </div>
       <button type="button" class="primary" onClick={onDone}>
         Done, I have copied it

@@ -2,9 +2,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { messageOf } from '../lib/errors.js';
 
 export type Loaded<T> =
-  | { state: 'loading' }
-  | { state: 'error'; message: string; error: unknown }
-  | { state: 'ready'; data: T };
+  { state: 'loading' } | { state: 'error'; message: string; error: unknown } | { state: 'ready'; data: T };
 
 /** Runs `load` when `deps` change; `reload()` runs it again. A stale answer never wins. */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): [Loaded<T>, () => void] {

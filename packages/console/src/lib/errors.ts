@@ -11,4 +11,5 @@ export function fieldOf(error: unknown): string | undefined {
   return isDuctapeError(error) ? error.response?.data.field : undefined;
 }
 
-export const codeOf = (error: unknown): string | undefined => (isDuctapeError(error) ? error.code : undefined);
+export const codeOf = (error: unknown): string | undefined =>
+  isDuctapeError(error) ? error.code : undefined;

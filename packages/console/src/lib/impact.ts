@@ -5,7 +5,10 @@
 import type { Secret, ServiceToken } from '@ductape/sdk';
 
 export function usersOf(secret: Pick<Secret, 'scope' | 'envs'>): string {
-  const apps = secret.scope.length === 0 ? 'every app' : `the app${secret.scope.length === 1 ? '' : 's'} ${secret.scope.join(', ')}`;
+  const apps =
+    secret.scope.length === 0
+      ? 'every app'
+      : `the app${secret.scope.length === 1 ? '' : 's'} ${secret.scope.join(', ')}`;
   const envs =
     secret.envs.length === 0
       ? 'every environment'

@@ -13,7 +13,8 @@ export function markerOf(secret: Secret, nowSeconds: number): Marker {
   if (secret.status === 'revoked') return 'revoked';
   if (secret.status === 'expired') return 'expired';
   if (secret.expires_at !== null && secret.expires_at <= nowSeconds) return 'expired';
-  if (secret.expires_at !== null && secret.expires_at - nowSeconds <= EXPIRING_SOON_SECONDS) return 'expiring';
+  if (secret.expires_at !== null && secret.expires_at - nowSeconds <= EXPIRING_SOON_SECONDS)
+    return 'expiring';
   return 'active';
 }
 

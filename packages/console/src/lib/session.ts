@@ -22,15 +22,7 @@ export async function signIn(credentials: UserSignIn | { token: string }): Promi
 }
 
 /** What the console offers; the server enforces the same rules whatever the page shows. */
-export type Ability =
-  | 'reveal'
-  | 'write'
-  | 'delete'
-  | 'revoke'
-  | 'history'
-  | 'audit'
-  | 'members'
-  | 'tokens';
+export type Ability = 'reveal' | 'write' | 'delete' | 'revoke' | 'history' | 'audit' | 'members' | 'tokens';
 
 const NEEDS: Record<Ability, Role> = {
   reveal: 'developer',

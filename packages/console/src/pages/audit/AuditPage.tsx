@@ -100,7 +100,13 @@ export function AuditPage() {
         </div>
         <div class="filter">
           <label for="audit-actor">Actor</label>
-          <input id="audit-actor" value={draft.actor} onInput={set('actor')} spellcheck={false} placeholder="user or token id" />
+          <input
+            id="audit-actor"
+            value={draft.actor}
+            onInput={set('actor')}
+            spellcheck={false}
+            placeholder="user or token id"
+          />
         </div>
         <div class="filter">
           <label for="audit-action">Action</label>
@@ -137,8 +143,8 @@ export function AuditPage() {
         </div>
       </form>
       <p class="hint">
-        Chain verification: the API does not offer it; an operator runs <code>ductape audit verify</code> on the
-        server, which checks every entry's MAC and the chain's head.
+        Chain verification: the API does not offer it; an operator runs <code>ductape audit verify</code> on
+        the server, which checks every entry's MAC and the chain's head.
       </p>
       {error ? <Alert kind="error">{error}</Alert> : null}
       <ScrollRegion label="Audit entries">
@@ -146,18 +152,32 @@ export function AuditPage() {
           <caption class="visually-hidden">Audit entries, newest first</caption>
           <thead role="rowgroup">
             <tr role="row">
-              <th scope="col" role="columnheader">When</th>
-              <th scope="col" role="columnheader">Actor</th>
-              <th scope="col" role="columnheader">Action</th>
-              <th scope="col" role="columnheader">Key</th>
-              <th scope="col" role="columnheader">Outcome</th>
-              <th scope="col" role="columnheader">From</th>
+              <th scope="col" role="columnheader">
+                When
+              </th>
+              <th scope="col" role="columnheader">
+                Actor
+              </th>
+              <th scope="col" role="columnheader">
+                Action
+              </th>
+              <th scope="col" role="columnheader">
+                Key
+              </th>
+              <th scope="col" role="columnheader">
+                Outcome
+              </th>
+              <th scope="col" role="columnheader">
+                From
+              </th>
             </tr>
           </thead>
           <tbody role="rowgroup">
             {entries.map((entry) => (
               <tr role="row" key={entry.seq}>
-                <td role="cell" data-label="When">{formatDate(entry.at)}</td>
+                <td role="cell" data-label="When">
+                  {formatDate(entry.at)}
+                </td>
                 <td role="cell" data-label="Actor">
                   <span class="mono">{entry.actor.id ?? '—'}</span>
                   <span class="hint">
@@ -166,7 +186,9 @@ export function AuditPage() {
                     {entry.actor.role ? ` · ${entry.actor.role}` : ''}
                   </span>
                 </td>
-                <td role="cell" data-label="Action" class="mono">{entry.action}</td>
+                <td role="cell" data-label="Action" class="mono">
+                  {entry.action}
+                </td>
                 <td role="cell" data-label="Key" class="mono">
                   {entry.key ?? ''}
                   {entry.version !== null ? ` v${entry.version}` : ''}
@@ -177,7 +199,9 @@ export function AuditPage() {
                   </span>
                   {entry.code ? <span class="hint"> {entry.code}</span> : null}
                 </td>
-                <td role="cell" data-label="From" class="mono">{entry.client_ip ?? ''}</td>
+                <td role="cell" data-label="From" class="mono">
+                  {entry.client_ip ?? ''}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -84,7 +84,10 @@ export function ImportPage() {
 
   return (
     <Page title="Import">
-      <p>Paste a <code>.env</code> or JSON file below, or drop one on it. Nothing is sent until you click Import.</p>
+      <p>
+        Paste a <code>.env</code> or JSON file below, or drop one on it. Nothing is sent until you click
+        Import.
+      </p>
       <div
         class={`field drop ${dragging ? 'dragging' : ''}`}
         onDragOver={(event) => {
@@ -123,18 +126,28 @@ export function ImportPage() {
       <div class="form-grid">
         <div class="field">
           <label for="import-apps">Apps for every imported key</label>
-          <input id="import-apps" value={apps} onInput={(e) => setApps(e.currentTarget.value)} spellcheck={false} />
+          <input
+            id="import-apps"
+            value={apps}
+            onInput={(e) => setApps(e.currentTarget.value)}
+            spellcheck={false}
+          />
           <p class="hint">Optional; empty keeps each item's own (or every app)</p>
         </div>
         <div class="field">
           <label for="import-envs">Environments for every imported key</label>
-          <input id="import-envs" value={envs} onInput={(e) => setEnvs(e.currentTarget.value)} spellcheck={false} />
+          <input
+            id="import-envs"
+            value={envs}
+            onInput={(e) => setEnvs(e.currentTarget.value)}
+            spellcheck={false}
+          />
           <p class="hint">Optional; empty keeps each item's own (or every environment)</p>
         </div>
       </div>
       <label class="check">
-        <input type="checkbox" checked={overwrite} onChange={(e) => setOverwrite(e.currentTarget.checked)} /> Update
-        keys that already exist
+        <input type="checkbox" checked={overwrite} onChange={(e) => setOverwrite(e.currentTarget.checked)} />{' '}
+        Update keys that already exist
       </label>
       {parsed.errors.length > 0 ? (
         <Alert kind="error">
@@ -146,14 +159,15 @@ export function ImportPage() {
         </Alert>
       ) : null}
       {parsed.items.length > 0 ? (
-        <Preview
-          items={parsed.items}
-          existing={known}
-          overwrite={overwrite}
-        />
+        <Preview items={parsed.items} existing={known} overwrite={overwrite} />
       ) : null}
       <div class="button-row">
-        <button type="button" class="primary" disabled={valid.length === 0 || progress !== null} onClick={run}>
+        <button
+          type="button"
+          class="primary"
+          disabled={valid.length === 0 || progress !== null}
+          onClick={run}
+        >
           {`Import ${valid.length} secret${valid.length === 1 ? '' : 's'}`}
         </button>
       </div>

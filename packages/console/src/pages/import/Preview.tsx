@@ -2,10 +2,16 @@ import { ScrollRegion } from '../../components/ScrollRegion.js';
 import type { ParsedItem } from './parse-file.js';
 
 /** What will happen to one item: ['create' | 'update' | 'bad', in words]. */
-export function outcomeOf(item: ParsedItem, existing: ReadonlySet<string>, overwrite: boolean): [string, string] {
+export function outcomeOf(
+  item: ParsedItem,
+  existing: ReadonlySet<string>,
+  overwrite: boolean,
+): [string, string] {
   if (item.problem) return ['bad', `fails validation: ${item.problem}`];
   if (existing.has(item.input.key)) {
-    return overwrite ? ['update', 'will be updated'] : ['bad', 'exists: refused unless “Update keys that already exist” is ticked'];
+    return overwrite
+      ? ['update', 'will be updated']
+      : ['bad', 'exists: refused unless “Update keys that already exist” is ticked'];
   }
   return ['create', 'will be created'];
 }
@@ -42,7 +48,11 @@ export function Preview({
               return (
                 <tr key={i} class={`outcome-${kind}`}>
                   <td class="mono">{String(item.input.key)}</td>
-                  <td>{typeof item.input.value === 'string' ? `${item.input.value.length} character${item.input.value.length === 1 ? '' : 's'}` : '—'}</td>
+                  <td>
+                    {typeof item.input.value === 'string'
+                      ? `${item.input.value.length} character${item.input.value.length === 1 ? '' : 's'}`
+                      : '—'}
+                  </td>
                   <td>{text}</td>
                 </tr>
               );

@@ -76,7 +76,8 @@ export function parseEnv(text: string): { inputs: CreateSecretInput[]; errors: s
         continue;
       }
       rest = body.slice(0, end);
-      const value = quote === '"' ? rest.replace(/\\([nrt"\\])/g, (_, c: string) => ESCAPES[c] as string) : rest;
+      const value =
+        quote === '"' ? rest.replace(/\\([nrt"\\])/g, (_, c: string) => ESCAPES[c] as string) : rest;
       inputs.push({ key, value });
     } else {
       // Unquoted: an inline comment starts at " #".

@@ -55,8 +55,12 @@ export function MemberRow({
           user.role
         )}
       </td>
-      <td role="cell" data-label="Status">{user.status}</td>
-      <td role="cell" data-label="Added">{added}</td>
+      <td role="cell" data-label="Status">
+        {user.status}
+      </td>
+      <td role="cell" data-label="Added">
+        {added}
+      </td>
       <td role="cell" data-label="Actions">
         {active ? (
           <span class="inline">

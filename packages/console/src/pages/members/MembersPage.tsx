@@ -22,7 +22,9 @@ export function MembersPage() {
   const allowed = can(session.me, 'members');
   const [users, reload] = useLoad(() => (allowed ? client.users.list() : Promise.resolve([])), [session]);
   const [newRole, setNewRole] = useState<Role>('developer');
-  const [shown, setShown] = useState<{ title: string; credentials: UserCredentials; mine?: boolean } | null>(null);
+  const [shown, setShown] = useState<{ title: string; credentials: UserCredentials; mine?: boolean } | null>(
+    null,
+  );
   const [pending, setPending] = useState<{ kind: 'remove' | 'rotate'; user: User } | null>(null);
   const [notice, setNotice] = useState<{ kind: 'error' | 'success'; text: string } | null>(null);
   const myId = session.me.kind === 'user' ? session.me.user_id : '';
@@ -51,7 +53,10 @@ export function MembersPage() {
     setNotice(null);
     try {
       await client.users.setRole(user.user_id, role);
-      setNotice({ kind: 'success', text: `${user.user_id} is now ${role === 'admin' || role === 'owner' ? 'an' : 'a'} ${role}.` });
+      setNotice({
+        kind: 'success',
+        text: `${user.user_id} is now ${role === 'admin' || role === 'owner' ? 'an' : 'a'} ${role}.`,
+      });
       reload();
       return true;
     } catch (error) {
@@ -95,11 +100,21 @@ export function MembersPage() {
             <caption class="visually-hidden">Members of the workspace</caption>
             <thead role="rowgroup">
               <tr role="row">
-                <th scope="col" role="columnheader">User ID</th>
-                <th scope="col" role="columnheader">Role</th>
-                <th scope="col" role="columnheader">Status</th>
-                <th scope="col" role="columnheader">Added</th>
-                <th scope="col" role="columnheader">Actions</th>
+                <th scope="col" role="columnheader">
+                  User ID
+                </th>
+                <th scope="col" role="columnheader">
+                  Role
+                </th>
+                <th scope="col" role="columnheader">
+                  Status
+                </th>
+                <th scope="col" role="columnheader">
+                  Added
+                </th>
+                <th scope="col" role="columnheader">
+                  Actions
+                </th>
               </tr>
             </thead>
             <tbody role="rowgroup">
@@ -151,7 +166,11 @@ export function MembersPage() {
         >
           <p>
             A new private key is made and shown once. The old key, and every access token issued with it, stop
-            working at once{pending.user.user_id === myId ? ', this console included: copy the new key, then sign in again with it' : ''}.
+            working at once
+            {pending.user.user_id === myId
+              ? ', this console included: copy the new key, then sign in again with it'
+              : ''}
+            .
           </p>
         </ConfirmDialog>
       ) : null}

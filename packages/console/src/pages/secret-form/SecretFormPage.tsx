@@ -53,7 +53,8 @@ export function SecretFormPage() {
     );
   }
 
-  const set = (name: keyof FormValues) => (text: string) => setForm((current) => ({ ...current, [name]: text }));
+  const set = (name: keyof FormValues) => (text: string) =>
+    setForm((current) => ({ ...current, [name]: text }));
 
   const fail = (error: unknown) => {
     const field = formFieldOf(fieldOf(error));
@@ -127,7 +128,9 @@ export function SecretFormPage() {
           onInput={set('key')}
           error={errors.key}
           readOnly={editing !== undefined}
-          hint={editing === undefined ? 'Letters, digits, _ - and .; case-sensitive' : 'The key cannot be changed'}
+          hint={
+            editing === undefined ? 'Letters, digits, _ - and .; case-sensitive' : 'The key cannot be changed'
+          }
           mono
         />
         <Field
@@ -198,7 +201,10 @@ export function SecretFormPage() {
           <button type="submit" class="primary" disabled={busy || (editing !== undefined && base === null)}>
             {editing === undefined ? 'Create' : 'Save'}
           </button>
-          <a class="button" href={editing === undefined ? '/secrets' : `/secrets/${encodeURIComponent(editing)}`}>
+          <a
+            class="button"
+            href={editing === undefined ? '/secrets' : `/secrets/${encodeURIComponent(editing)}`}
+          >
             Cancel
           </a>
         </div>

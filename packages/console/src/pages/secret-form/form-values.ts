@@ -86,9 +86,18 @@ export function formFieldOf(apiField: string | undefined): keyof FormValues | un
 }
 
 /** What differs between two readings of a secret's metadata, for the conflict notice. */
-export function differences(before: Secret, after: Secret): { field: string; before: string; after: string }[] {
+export function differences(
+  before: Secret,
+  after: Secret,
+): { field: string; before: string; after: string }[] {
   const show = (value: unknown): string =>
-    value === null ? 'none' : Array.isArray(value) ? (value.length === 0 ? 'all' : value.join(', ')) : String(value);
+    value === null
+      ? 'none'
+      : Array.isArray(value)
+        ? value.length === 0
+          ? 'all'
+          : value.join(', ')
+        : String(value);
   const fields: [string, (s: Secret) => unknown][] = [
     ['Description', (s) => s.description],
     ['Type', (s) => s.token_type],
@@ -102,7 +111,11 @@ export function differences(before: Secret, after: Secret): { field: string; bef
     .filter((d) => d.before !== d.after);
   if (out.length === 0) {
     // Same metadata, new version: the value itself was changed (values are never compared here).
-    out.push({ field: 'Value', before: `version ${before.version}`, after: `changed (version ${after.version})` });
+    out.push({
+      field: 'Value',
+      before: `version ${before.version}`,
+      after: `changed (version ${after.version})`,
+    });
   }
   return out;
 }

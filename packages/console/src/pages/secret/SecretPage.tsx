@@ -47,7 +47,11 @@ export function SecretPage() {
   if (loaded.state !== 'ready') {
     return (
       <Page title={key}>
-        {loaded.state === 'loading' ? <p role="status">Loading…</p> : <Alert kind="error">{loaded.message}</Alert>}
+        {loaded.state === 'loading' ? (
+          <p role="status">Loading…</p>
+        ) : (
+          <Alert kind="error">{loaded.message}</Alert>
+        )}
         <p>
           <a href="/secrets">Back to the secrets</a>
         </p>
@@ -206,8 +210,8 @@ export function SecretPage() {
         >
           <Impact secret={secret} tokens={tokens} verb="Deleting" />
           <p>
-            <strong>This cannot be undone:</strong> the value and every version are destroyed. Revoke instead if you
-            may need it back.
+            <strong>This cannot be undone:</strong> the value and every version are destroyed. Revoke instead
+            if you may need it back.
           </p>
         </ConfirmDialog>
       ) : null}

@@ -32,9 +32,15 @@ export function Versions({
           <caption class="visually-hidden">Versions of {secretKey}, newest first</caption>
           <thead role="rowgroup">
             <tr role="row">
-              <th scope="col" role="columnheader">Version</th>
-              <th scope="col" role="columnheader">Written</th>
-              <th scope="col" role="columnheader">By</th>
+              <th scope="col" role="columnheader">
+                Version
+              </th>
+              <th scope="col" role="columnheader">
+                Written
+              </th>
+              <th scope="col" role="columnheader">
+                By
+              </th>
               {canRollBack ? (
                 <th scope="col" role="columnheader">
                   <span class="visually-hidden">Action</span>
@@ -49,8 +55,12 @@ export function Versions({
                   {v.version}
                   {v.version === current ? <span class="badge badge-active">current</span> : null}
                 </td>
-                <td role="cell" data-label="Written">{formatDate(v.createdAt)}</td>
-                <td role="cell" data-label="By" class="mono">{v.actor === myId ? `${v.actor} (you)` : v.actor}</td>
+                <td role="cell" data-label="Written">
+                  {formatDate(v.createdAt)}
+                </td>
+                <td role="cell" data-label="By" class="mono">
+                  {v.actor === myId ? `${v.actor} (you)` : v.actor}
+                </td>
                 {canRollBack ? (
                   <td role="cell" data-label="Action">
                     {v.version === current ? null : (

@@ -43,7 +43,11 @@ export function FilterBar({
       </div>
       <div class="filter">
         <label for="filter-app">App</label>
-        <select id="filter-app" value={filters.app} onChange={(event) => set({ app: event.currentTarget.value })}>
+        <select
+          id="filter-app"
+          value={filters.app}
+          onChange={(event) => set({ app: event.currentTarget.value })}
+        >
           <option value="">Any app</option>
           {apps.map((app) => (
             <option key={app} value={app}>
@@ -54,7 +58,11 @@ export function FilterBar({
       </div>
       <div class="filter">
         <label for="filter-env">Environment</label>
-        <select id="filter-env" value={filters.env} onChange={(event) => set({ env: event.currentTarget.value })}>
+        <select
+          id="filter-env"
+          value={filters.env}
+          onChange={(event) => set({ env: event.currentTarget.value })}
+        >
           <option value="">Any environment</option>
           {envs.map((env) => (
             <option key={env} value={env}>

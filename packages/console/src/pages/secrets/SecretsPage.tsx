@@ -95,7 +95,10 @@ export function SecretsPage() {
           sort={sort}
           now={now}
           onSort={(field) =>
-            setSort((current) => ({ field, descending: current.field === field ? !current.descending : false }))
+            setSort((current) => ({
+              field,
+              descending: current.field === field ? !current.descending : false,
+            }))
           }
         />
       ) : null}

@@ -53,11 +53,12 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (session: Session) => v
         <fieldset class="mode">
           <legend>Sign in as</legend>
           <label>
-            <input type="radio" name="mode" checked={mode === 'key'} onChange={() => setMode('key')} /> A member
+            <input type="radio" name="mode" checked={mode === 'key'} onChange={() => setMode('key')} /> A
+            member
           </label>
           <label>
-            <input type="radio" name="mode" checked={mode === 'token'} onChange={() => setMode('token')} /> A program
-            (read-only)
+            <input type="radio" name="mode" checked={mode === 'token'} onChange={() => setMode('token')} /> A
+            program (read-only)
           </label>
         </fieldset>
         <form onSubmit={submit} autocomplete="off">
@@ -81,7 +82,9 @@ export function SignInPage({ onSignedIn }: { onSignedIn: (session: Session) => v
             <>
               <label for="token">Service token</label>
               <input id="token" name="token" type="password" required spellcheck={false} autocomplete="off" />
-              <p class="hint">A service token shows the secrets its app and environment may use, read-only.</p>
+              <p class="hint">
+                A service token shows the secrets its app and environment may use, read-only.
+              </p>
             </>
           )}
           {error ? <Alert kind="error">{error}</Alert> : null}

@@ -88,12 +88,26 @@ export function TokensPage() {
       <form class="form-grid token-form" onSubmit={create} noValidate>
         <div class="field">
           <label for="token-app">App</label>
-          <input id="token-app" value={app} onInput={(e) => setApp(e.currentTarget.value)} required spellcheck={false} aria-describedby={error?.field === 'app' ? 'token-error-app' : undefined} />
+          <input
+            id="token-app"
+            value={app}
+            onInput={(e) => setApp(e.currentTarget.value)}
+            required
+            spellcheck={false}
+            aria-describedby={error?.field === 'app' ? 'token-error-app' : undefined}
+          />
           {errorFor('app')}
         </div>
         <div class="field">
           <label for="token-env">Environment</label>
-          <input id="token-env" value={env} onInput={(e) => setEnv(e.currentTarget.value)} required spellcheck={false} aria-describedby={error?.field === 'env' ? 'token-error-env' : undefined} />
+          <input
+            id="token-env"
+            value={env}
+            onInput={(e) => setEnv(e.currentTarget.value)}
+            required
+            spellcheck={false}
+            aria-describedby={error?.field === 'env' ? 'token-error-env' : undefined}
+          />
           {errorFor('env')}
         </div>
         <div class="field">
@@ -108,7 +122,11 @@ export function TokensPage() {
         </div>
         <div class="field">
           <label for="token-description">Description</label>
-          <input id="token-description" value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
+          <input
+            id="token-description"
+            value={description}
+            onInput={(e) => setDescription(e.currentTarget.value)}
+          />
           {errorFor('description')}
         </div>
         <div class="field field-submit">
@@ -117,34 +135,64 @@ export function TokensPage() {
           </button>
         </div>
       </form>
-      {error && !['app', 'env', 'description'].includes(error.field ?? '') ? <Alert kind="error">{error.text}</Alert> : null}
+      {error && !['app', 'env', 'description'].includes(error.field ?? '') ? (
+        <Alert kind="error">{error.text}</Alert>
+      ) : null}
       {tokens.state === 'error' ? <Alert kind="error">{tokens.message}</Alert> : null}
-      {tokens.state === 'ready' && tokens.data.length === 0 ? <p class="empty">No service token yet.</p> : null}
+      {tokens.state === 'ready' && tokens.data.length === 0 ? (
+        <p class="empty">No service token yet.</p>
+      ) : null}
       {tokens.state === 'ready' && tokens.data.length > 0 ? (
         <ScrollRegion label="Service tokens">
           <table class="table stack" role="table">
             <caption class="visually-hidden">Service tokens, newest first</caption>
             <thead role="rowgroup">
               <tr role="row">
-                <th scope="col" role="columnheader">Token ID</th>
-                <th scope="col" role="columnheader">App</th>
-                <th scope="col" role="columnheader">Environment</th>
-                <th scope="col" role="columnheader">Description</th>
-                <th scope="col" role="columnheader">Expires</th>
-                <th scope="col" role="columnheader">Status</th>
-                <th scope="col" role="columnheader">Actions</th>
+                <th scope="col" role="columnheader">
+                  Token ID
+                </th>
+                <th scope="col" role="columnheader">
+                  App
+                </th>
+                <th scope="col" role="columnheader">
+                  Environment
+                </th>
+                <th scope="col" role="columnheader">
+                  Description
+                </th>
+                <th scope="col" role="columnheader">
+                  Expires
+                </th>
+                <th scope="col" role="columnheader">
+                  Status
+                </th>
+                <th scope="col" role="columnheader">
+                  Actions
+                </th>
               </tr>
             </thead>
             <tbody role="rowgroup">
               {tokens.data.map((token) => (
                 <tr role="row" key={token.token_id}>
-                  <td role="cell" data-label="Token ID" class="mono">{token.token_id}</td>
-                  <td role="cell" data-label="App" class="mono">{token.app}</td>
-                  <td role="cell" data-label="Environment" class="mono">{token.env}</td>
-                  <td role="cell" data-label="Description">{token.description ?? ''}</td>
-                  <td role="cell" data-label="Expires">{formatDate(token.expires_at)}</td>
+                  <td role="cell" data-label="Token ID" class="mono">
+                    {token.token_id}
+                  </td>
+                  <td role="cell" data-label="App" class="mono">
+                    {token.app}
+                  </td>
+                  <td role="cell" data-label="Environment" class="mono">
+                    {token.env}
+                  </td>
+                  <td role="cell" data-label="Description">
+                    {token.description ?? ''}
+                  </td>
+                  <td role="cell" data-label="Expires">
+                    {formatDate(token.expires_at)}
+                  </td>
                   <td role="cell" data-label="Status">
-                    <span class={`badge badge-${token.status === 'active' ? 'active' : 'revoked'}`}>{token.status}</span>
+                    <span class={`badge badge-${token.status === 'active' ? 'active' : 'revoked'}`}>
+                      {token.status}
+                    </span>
                   </td>
                   <td role="cell" data-label="Actions">
                     {token.status === 'active' ? (
