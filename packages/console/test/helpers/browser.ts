@@ -61,6 +61,9 @@ export interface Watched {
 /** A fresh browser context (no storage shared with other tests) and one page in it. */
 export async function openPage(browser: Browser, viewport = DESKTOP): Promise<Watched> {
   const context = await browser.newContext({ viewport });
+  // The suites share a busy 2-core machine with the whole test run: wait longer than 30 s
+  // before calling a missing control missing.
+  context.setDefaultTimeout(90_000);
   const page = await context.newPage();
   const bodies: string[] = [];
   const requests: string[] = [];
