@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
@@ -27,7 +27,10 @@ export const BROWSER_SKIP = chromiumMissing();
 
 export const SCREENSHOTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'screenshots');
 
-export function launch(): Promise<Browser> {
+export async function launch(): Promise<Browser> {
+  // Loaded here, not at import: loading Playwright takes seconds of a busy machine's CPU, and
+  // at import time it would stall the PostgreSQL probe the server's test helpers start then.
+  const { chromium } = await import('playwright-core');
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
