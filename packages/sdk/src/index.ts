@@ -54,7 +54,7 @@ function env(name: string): string | undefined {
  * const secret = await ductape.secrets.fetch('STRIPE_API_KEY');
  */
 export default class Ductape {
-  /** Secrets of the workspace: create, fetchAll/list, fetch, exists, update, delete, revoke, restore. */
+  /** Secrets of the workspace: create, fetchAll/list, fetch, metadata, exists, update, delete, revoke, restore. */
   readonly secrets: SecretsClient;
   /** Service tokens for programs: create, list, revoke. */
   readonly tokens: TokensClient;

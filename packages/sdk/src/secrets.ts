@@ -83,6 +83,20 @@ export class SecretsClient {
   }
 
   /**
+   * Reads one secret's metadata without its value: key, status, scope, envs, expiry, version
+   * and times. Any role, and it is not recorded as a read of the value, so a page that shows
+   * a secret can load it without revealing anything. 404 `SECRET_NOT_FOUND` when there is no
+   * such key; revoked and expired secrets are answered too (see `status`).
+   *
+   * @example
+   * const meta = await ductape.secrets.metadata('STRIPE_API_KEY');
+   * console.log(meta.status, meta.version, meta.envs); // no `value` field
+   */
+  metadata(key: string): Promise<Secret> {
+    return this.transport.request<Secret>('GET', `${path(key)}/metadata`);
+  }
+
+  /**
    * The recorded versions of a secret's value, newest first: version, createdAt and the
    * actor who wrote it; never a value. Any role.
    *
@@ -116,7 +130,7 @@ export class SecretsClient {
    */
   async exists(key: string): Promise<boolean> {
     try {
-      await this.transport.request<Secret>('GET', `${path(key)}/metadata`);
+      await this.metadata(key);
       return true;
     } catch (error) {
       if (error instanceof DuctapeError && error.code === 'SECRET_NOT_FOUND') return false;

@@ -11,6 +11,7 @@ import type { TokensService } from '../services/tokens.service.js';
 import type { UsageService } from '../services/usage.service.js';
 import { AppError } from '../errors.js';
 import { limitConnectionsPerAddress } from './connection-limits.js';
+import { registerConsole } from './console.js';
 import { answerClientError, errorHandler } from './errors.js';
 import { registerJsonParser } from './json-parser.js';
 import { originOf } from './origin.js';
@@ -113,6 +114,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     void reply.header('x-request-id', request.id);
     return payload;
   });
+  // The web console at / (after the headers hook above: its responses get their own CSP).
+  registerConsole(app);
 
   registerHealthRoutes(app, deps.ready);
   registerAuthRoutes(app, deps.identity);
