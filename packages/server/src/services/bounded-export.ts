@@ -7,8 +7,9 @@
  *    rows at a time: which keys go in, which are skipped and why. The plan stops, and the
  *    export is refused, as soon as it passes the limit: no value was loaded or decrypted, and
  *    the plan itself never outgrows the limit.
- * 2. Load the planned values a few at a time, each checked (the usage rules again, as the row
- *    may have changed since step 1; its row MAC; its ciphertext) and counted again.
+ * 2. Load the planned values about a mebibyte at a time (by their planned sizes), each checked
+ *    (the usage rules again, as the row may have changed since step 1; its row MAC; its
+ *    ciphertext) and counted again.
  * So an export costs the server at most about the limit in memory, and the values of rows
  * it does not carry are never read.
  */
@@ -29,15 +30,36 @@ export interface ExportDeps {
 
 /** Metadata rows read per query while planning. */
 const PLAN_PAGE = 500;
-/** Values loaded (and decrypted) per query. */
-const LOAD_PAGE = 32;
+/** Values loaded (and decrypted) per query: at most this many bytes (one value may be more)... */
+const LOAD_BYTES = 1024 * 1024;
+/** ...and at most this many keys. */
+const LOAD_KEYS = 500;
 
 type Skipped = ExportResponse['skipped'][number];
 
 interface Plan {
-  keys: string[];
+  /** The keys to load, in order, with the size of each value as planned. */
+  keys: { key: string; bytes: number }[];
   skipped: Skipped[];
   bytes: number;
+}
+
+/** The plan's keys in groups of about LOAD_BYTES of values (and at most LOAD_KEYS keys). */
+function loadGroups(keys: Plan['keys']): string[][] {
+  const groups: string[][] = [];
+  let group: string[] = [];
+  let bytes = 0;
+  for (const item of keys) {
+    if (group.length > 0 && (bytes + item.bytes > LOAD_BYTES || group.length === LOAD_KEYS)) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(item.key);
+    bytes += item.bytes;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
 }
 
 const utf8 = (text: string): number => Buffer.byteLength(text, 'utf8');
@@ -73,7 +95,7 @@ export function createBoundedExport({ store, keyring, maxBytes }: ExportDeps) {
           plan.skipped.push(skip(row.key, refused));
           count(plan, utf8(row.key) + utf8(refused.message));
         } else {
-          plan.keys.push(row.key);
+          plan.keys.push({ key: row.key, bytes: row.valueBytes });
           count(plan, utf8(row.key) + row.valueBytes);
         }
       }
@@ -100,8 +122,9 @@ export function createBoundedExport({ store, keyring, maxBytes }: ExportDeps) {
       const row = found.get(key);
       const refused = usageError(row, key, ctx, now);
       if (refused) throw refused;
-      plan.keys.push(key);
-      count(plan, utf8(key) + (row as SizedSecretMeta).valueBytes);
+      const bytes = (row as SizedSecretMeta).valueBytes;
+      plan.keys.push({ key, bytes });
+      count(plan, utf8(key) + bytes);
     }
     refusal.key = undefined;
     return plan;
@@ -127,8 +150,7 @@ export function createBoundedExport({ store, keyring, maxBytes }: ExportDeps) {
       bytes: skipped.reduce((n, s) => n + utf8(s.key) + utf8(s.message), 0),
     };
     const now = Date.now();
-    for (let at = 0; at < plan.keys.length; at += LOAD_PAGE) {
-      const keys = plan.keys.slice(at, at + LOAD_PAGE);
+    for (const keys of loadGroups(plan.keys)) {
       const rows = new Map((await store.getSecrets(workspaceId, keys)).map((r) => [r.key, r]));
       for (const key of keys) {
         refusal.key = key;

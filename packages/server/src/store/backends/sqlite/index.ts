@@ -91,17 +91,19 @@ const encodeChange = (field: keyof SecretChanges, value: unknown): unknown =>
  */
 function pruneSurplusVersions(db: Database.Database, versionsToKeep: number): void {
   db.transaction(() => {
-    const surplus = `FROM secret_versions v JOIN secrets s ON s.id = v.secret_id WHERE v.version <= s.version - ?`;
+    const surplus =
+      'FROM secret_versions v JOIN secrets s ON s.id = v.secret_id WHERE v.version <= s.version - ?';
     const freed = db
       .prepare(
         `SELECT s.workspace_id, SUM(${VALUE_BYTES_SQL('v.sealed')}) AS bytes ${surplus} GROUP BY s.workspace_id`,
       )
       .all(versionsToKeep) as { workspace_id: string; bytes: number }[];
-    if (freed.length === 0) return;
     const take = db.prepare(
       'UPDATE workspace_usage SET value_bytes = value_bytes - ? WHERE workspace_id = ?',
     );
     for (const f of freed) take.run(f.bytes, f.workspace_id);
+    // Run even when there is nothing to delete: a write statement is also what tells, at
+    // start, a database this process cannot write to (a read-only mount, see errors.ts).
     db.prepare(
       'DELETE FROM secret_versions WHERE version <= (SELECT version FROM secrets WHERE secrets.id = secret_versions.secret_id) - ?',
     ).run(versionsToKeep);
@@ -448,7 +450,7 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Optimistic: read, compute, then write only if the version did not move meanwhile.
+   * Optimistic: read, compute, then write only if the row did not change meanwhile.
    * better-sqlite3 is synchronous, so another request can only slip in while `compute`
    * awaits; then this simply runs again on the new row.
    */
@@ -466,7 +468,7 @@ export class SqliteStore implements Store {
       if (changes === null) return applyChanges(current, { updatedAt: current.updatedAt });
       const row = applyChanges(current, changes);
       const written = await this.writes.run(() => {
-        if (!this.updateIfVersion(workspaceId, current.id, current.version, changes)) return false;
+        if (!this.updateIfUnchanged(workspaceId, current, changes)) return false;
         if (changes.sealed !== undefined && changes.version !== undefined) {
           this.stmt.insertVersion.run(current.id, changes.version, changes.sealed, changes.updatedAt, actor);
           const pruned = this.stmt.pruneVersions.all(current.id, changes.version - this.versionsToKeep);
@@ -481,24 +483,27 @@ export class SqliteStore implements Store {
     throw new Error('modifySecret: the row kept changing under 1000 attempts');
   }
 
-  private updateIfVersion(
-    workspaceId: string,
-    id: string,
-    expectedVersion: number,
-    changes: SecretChanges,
-  ): boolean {
+  /**
+   * Writes `changes` only if the row is still as read: same version and same updated_at,
+   * which every change moves (revoke and restore keep the version). `changes` were computed
+   * from the whole row, its MAC included: written over a row changed meanwhile, the columns
+   * it does not set would no longer be the ones its MAC covers.
+   */
+  private updateIfUnchanged(workspaceId: string, current: SecretRow, changes: SecretChanges): boolean {
     const fields = changedFields(changes);
     const signature = fields.join(',');
     let statement = this.updateStatements.get(signature);
     if (!statement) {
       const sets = fields.map((f) => `${CHANGE_COLUMNS[f]} = ?`).join(', ');
       statement = this.db.prepare(
-        `UPDATE secrets SET ${sets} WHERE workspace_id = ? AND id = ? AND version = ?`,
+        `UPDATE secrets SET ${sets} WHERE workspace_id = ? AND id = ? AND version = ? AND updated_at = ?`,
       );
       this.updateStatements.set(signature, statement);
     }
     const values = fields.map((f) => encodeChange(f, changes[f]));
-    return statement.run(...values, workspaceId, id, expectedVersion).changes === 1;
+    return (
+      statement.run(...values, workspaceId, current.id, current.version, current.updatedAt).changes === 1
+    );
   }
 
   async getSecrets(workspaceId: string, keys: readonly string[]): Promise<SecretRow[]> {
