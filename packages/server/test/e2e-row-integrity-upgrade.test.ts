@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { toKeyObject, unwrapDataKey, wrapDataKey } from '../src/crypto/envelope.js';
+import { checkSecrets, convertLegacyWorkspaces } from '../src/services/secret-integrity.js';
 import { describeEachBackend, newMasterKey } from './helpers/backends.js';
 import { runCli, startTestServer, storeEnv, type Credentials, type TestServer } from './helpers/harness.js';
 import { accessToken, rawRequest } from './helpers/http.js';
@@ -68,6 +69,23 @@ describeEachBackend('row MACs: conversion, rotations and the integrity check', (
     return { code: result.code, findings, out };
   }
 
+  /** The database as a server from before row MACs left it: no MACs, data keys of format 1. */
+  async function makeLegacy(workspaceId: string): Promise<void> {
+    const kek = toKeyObject(Buffer.from(masterKey, 'base64'));
+    await db.query('UPDATE secrets SET mac = NULL WHERE workspace_id = ?', [workspaceId]);
+    for (const row of await db.query<{ version: number; wrapped: Buffer }>(
+      'SELECT version, wrapped FROM workspace_keys WHERE workspace_id = ?',
+      [workspaceId],
+    )) {
+      const raw = unwrapDataKey(kek, workspaceId, row.version, Buffer.from(row.wrapped));
+      await db.query('UPDATE workspace_keys SET wrapped = ? WHERE workspace_id = ? AND version = ?', [
+        wrapDataKey(kek, workspaceId, row.version, raw, 0x01),
+        workspaceId,
+        row.version,
+      ]);
+    }
+  }
+
   const restart = async (): Promise<void> => {
     await srv.server.close();
     srv = await startTestServer(store.env, backend);
@@ -94,20 +112,7 @@ describeEachBackend('row MACs: conversion, rotations and the integrity check', (
     const legacy = await srv.newWorkspace('from before row MACs');
     const written = await fill(legacy, ['OLD_A', 'OLD_B', 'OLD_C']);
     await srv.server.close();
-    // The database as a server from before row MACs left it: no MACs, data keys of format 1.
-    const kek = toKeyObject(Buffer.from(masterKey, 'base64'));
-    await db.query('UPDATE secrets SET mac = NULL WHERE workspace_id = ?', [legacy.workspace_id]);
-    for (const row of await db.query<{ version: number; wrapped: Buffer }>(
-      'SELECT version, wrapped FROM workspace_keys WHERE workspace_id = ?',
-      [legacy.workspace_id],
-    )) {
-      const raw = unwrapDataKey(kek, legacy.workspace_id, row.version, Buffer.from(row.wrapped));
-      await db.query('UPDATE workspace_keys SET wrapped = ? WHERE workspace_id = ? AND version = ?', [
-        wrapDataKey(kek, legacy.workspace_id, row.version, raw, 0x01),
-        legacy.workspace_id,
-        row.version,
-      ]);
-    }
+    await makeLegacy(legacy.workspace_id);
     // A data key rotation before any new server started: it must not convert the workspace.
     const rotated = await runCli(['keys', 'rotate-workspace', '--workspace', legacy.workspace_id], {
       env: store.env,
@@ -173,6 +178,30 @@ describeEachBackend('row MACs: conversion, rotations and the integrity check', (
         row.version,
       ]);
     }
+  });
+
+  it('conversion and the check walk a workspace a page at a time: every row of every page', async () => {
+    const legacy = await srv.newWorkspace('many pages');
+    const keys = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7'];
+    const written = await fill(legacy, keys);
+    await makeLegacy(legacy.workspace_id);
+    const { store: live, keyring } = srv.server.runtime;
+    keyring.forget();
+    const converted = await convertLegacyWorkspaces(live, keyring, 2);
+    assert.deepEqual([converted.workspaces, converted.rows], [[legacy.workspace_id], keys.length]);
+    for (const [key, value] of written) {
+      assert.deepEqual(await read(legacy, key), { status: 200, value, code: undefined });
+    }
+    const clean = await checkSecrets(live, keyring, { workspaceId: legacy.workspace_id, pageSize: 2 });
+    assert.deepEqual([clean.rows, clean.findings], [keys.length, []]);
+    await db.query("UPDATE secrets SET revoked_at = 1 WHERE workspace_id = ? AND key IN ('P2', 'P5', 'P7')", [
+      legacy.workspace_id,
+    ]);
+    const found = await checkSecrets(live, keyring, { workspaceId: legacy.workspace_id, pageSize: 2 });
+    assert.deepEqual(
+      found.findings.map((f) => f.key),
+      ['P2', 'P5', 'P7'],
+    );
   });
 
   it('lists exactly the rows altered behind the server, and what failed; an untouched workspace passes', async () => {

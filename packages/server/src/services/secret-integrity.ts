@@ -22,7 +22,10 @@ import type { IntegrityStore, RowCursor } from '../store/integrity.js';
 import type { KeyStore } from '../store/keys.js';
 import type { SecretRow } from '../store/types.js';
 
+/** Rows checked per query. */
 const PAGE = 500;
+/** Rows given their MAC per transaction (metadata only: small). */
+const CONVERT_PAGE = 2000;
 
 export interface ConversionResult {
   /** Workspaces whose data keys now say their rows carry MACs. */
@@ -39,22 +42,25 @@ export interface ConversionResult {
  * only if still wrapped by the master key it was read under.
  */
 export async function convertLegacyWorkspaces(
-  store: { integrity: IntegrityStore; keys: Pick<KeyStore, 'rewrapWorkspaceKey'> },
+  store: { integrity: IntegrityStore; keys: Pick<KeyStore, 'rewrapWorkspaceKey' | 'latestKeyVersion'> },
   keyring: Pick<Keyring, 'hasRowMacs' | 'rowMac' | 'withRowMacs' | 'forget'>,
+  pageSize = CONVERT_PAGE,
 ): Promise<ConversionResult> {
   const result: ConversionResult = { workspaces: [], rows: 0, skipped: [] };
   for (const workspaceId of await store.integrity.legacyWorkspaces()) {
     try {
       // The format byte alone proposed it; the authenticated key decides.
       if (await keyring.hasRowMacs(workspaceId)) continue;
-      let afterId: string | undefined;
+      // One data key version for the whole workspace: one lookup, not one per row.
+      const dekVersion = await store.keys.latestKeyVersion(workspaceId);
+      let afterKey: string | undefined;
       for (;;) {
-        const rows = await store.integrity.rowsWithoutMac(workspaceId, afterId, PAGE);
+        const rows = await store.integrity.rowsWithoutMac(workspaceId, afterKey, pageSize);
         const items = [];
-        for (const row of rows) items.push({ row, mac: await keyring.rowMac(row) });
+        for (const row of rows) items.push({ row, mac: await keyring.rowMac(row, dekVersion) });
         result.rows += await store.integrity.fillMissingMacs(items);
-        if (rows.length < PAGE) break;
-        afterId = rows[rows.length - 1]?.id;
+        if (rows.length < pageSize) break;
+        afterKey = rows[rows.length - 1]?.key;
       }
       for (const key of await keyring.withRowMacs(workspaceId)) {
         await store.keys.rewrapWorkspaceKey(key, key.kekId);
@@ -96,8 +102,9 @@ export interface CheckResult {
 export async function checkSecrets(
   store: { integrity: IntegrityStore },
   keyring: Pick<Keyring, 'verifyRow' | 'open'>,
-  options: { workspaceId?: string; onProgress?: (rows: number) => void } = {},
+  options: { workspaceId?: string; onProgress?: (rows: number) => void; pageSize?: number } = {},
 ): Promise<CheckResult> {
+  const pageSize = options.pageSize ?? PAGE;
   const result: CheckResult = { rows: 0, recordedVersions: 0, findings: [] };
   const unopenable = new Set<string>();
   const found = (row: SecretRow, problem: IntegrityProblem, version = row.version): void => {
@@ -105,7 +112,7 @@ export async function checkSecrets(
   };
   let cursor: RowCursor | undefined;
   for (;;) {
-    const rows = await store.integrity.scanRows(cursor, PAGE, options.workspaceId);
+    const rows = await store.integrity.scanRows(cursor, pageSize, options.workspaceId);
     const recorded = await store.integrity.recordedValues(rows.map((r) => r.id));
     const byId = new Map(rows.map((r) => [r.id, r]));
     for (const row of rows) {
@@ -141,8 +148,8 @@ export async function checkSecrets(
     }
     options.onProgress?.(result.rows);
     const last = rows[rows.length - 1];
-    if (!last || rows.length < PAGE) break;
-    cursor = { workspaceId: last.workspaceId, id: last.id };
+    if (!last || rows.length < pageSize) break;
+    cursor = { workspaceId: last.workspaceId, key: last.key };
   }
   result.findings.sort(
     (a, b) =>

@@ -10,10 +10,13 @@
  */
 import type { SecretMeta, SecretRow } from './types.js';
 
-/** Where a scan of every secret in (workspace id, secret id) order resumes: strictly after it. */
+/**
+ * Where a scan of every secret in (workspace id, key) order resumes: strictly after it. The
+ * order of the (workspace_id, key) unique index, so each page is one index range.
+ */
 export interface RowCursor {
   workspaceId: string;
-  id: string;
+  key: string;
 }
 
 /** One recorded value of a secret, as stored. */
@@ -29,14 +32,14 @@ export interface IntegrityStore {
    * (envelope.ts): candidates only, the keyring confirms with the authenticated key.
    */
   legacyWorkspaces(): Promise<string[]>;
-  /** Up to `limit` rows of a workspace without a MAC, metadata only, in id order after `afterId`. */
-  rowsWithoutMac(workspaceId: string, afterId: string | undefined, limit: number): Promise<SecretMeta[]>;
+  /** Up to `limit` rows of a workspace without a MAC, metadata only, in key order after `afterKey`. */
+  rowsWithoutMac(workspaceId: string, afterKey: string | undefined, limit: number): Promise<SecretMeta[]>;
   /**
    * Gives each row its MAC, in one transaction, only where the row still has none and still
    * has the version and updated_at of `row`. Returns how many were filled in.
    */
   fillMissingMacs(items: readonly { row: SecretMeta; mac: Buffer }[]): Promise<number>;
-  /** Up to `limit` whole rows in (workspace id, id) order after `after`; of one workspace when given. */
+  /** Up to `limit` whole rows in (workspace id, key) order after `after`; of one workspace when given. */
   scanRows(after: RowCursor | undefined, limit: number, workspaceId?: string): Promise<SecretRow[]>;
   /** The recorded versions of these secrets (sealed values), any order. */
   recordedValues(secretIds: readonly string[]): Promise<RecordedValue[]>;

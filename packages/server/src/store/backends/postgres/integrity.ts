@@ -33,13 +33,13 @@ export class PostgresIntegrityStore implements IntegrityStore {
 
   async rowsWithoutMac(
     workspaceId: string,
-    afterId: string | undefined,
+    afterKey: string | undefined,
     limit: number,
   ): Promise<SecretMeta[]> {
     const { rows } = await this.query<SecretRecord>(
-      `SELECT ${SECRET_META_COLUMNS} FROM secrets WHERE workspace_id = $1 AND mac IS NULL AND id > $2
-       ORDER BY id LIMIT $3`,
-      [workspaceId, afterId ?? '', limit],
+      `SELECT ${SECRET_META_COLUMNS} FROM secrets WHERE workspace_id = $1 AND key > $2 AND mac IS NULL
+       ORDER BY key LIMIT $3`,
+      [workspaceId, afterKey ?? '', limit],
     );
     return rows.map((r) => toSecretMeta(r, sameList));
   }
@@ -66,13 +66,13 @@ export class PostgresIntegrityStore implements IntegrityStore {
     const { rows } =
       workspaceId === undefined
         ? await this.query<SecretRecord>(
-            `SELECT ${SECRET_ROW_COLUMNS} FROM secrets WHERE (workspace_id, id) > ($1, $2)
-             ORDER BY workspace_id, id LIMIT $3`,
-            [after?.workspaceId ?? '', after?.id ?? '', limit],
+            `SELECT ${SECRET_ROW_COLUMNS} FROM secrets WHERE (workspace_id, key) > ($1, $2)
+             ORDER BY workspace_id, key LIMIT $3`,
+            [after?.workspaceId ?? '', after?.key ?? '', limit],
           )
         : await this.query<SecretRecord>(
-            `SELECT ${SECRET_ROW_COLUMNS} FROM secrets WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
-            [workspaceId, after?.id ?? '', limit],
+            `SELECT ${SECRET_ROW_COLUMNS} FROM secrets WHERE workspace_id = $1 AND key > $2 ORDER BY key LIMIT $3`,
+            [workspaceId, after?.key ?? '', limit],
           );
     return rows.map((r) => toSecretRow(r, sameList));
   }

@@ -32,18 +32,18 @@ export class SqliteIntegrityStore implements IntegrityStore {
         )
         .pluck(),
       withoutMac: db.prepare(
-        `SELECT ${SECRET_META_COLUMNS} FROM secrets WHERE workspace_id = ? AND mac IS NULL AND id > ?
-         ORDER BY id LIMIT ?`,
+        `SELECT ${SECRET_META_COLUMNS} FROM secrets WHERE workspace_id = ? AND key > ? AND mac IS NULL
+         ORDER BY key LIMIT ?`,
       ),
       fill: db.prepare(
         'UPDATE secrets SET mac = ? WHERE id = ? AND mac IS NULL AND version = ? AND updated_at = ?',
       ),
       scan: db.prepare(
-        `SELECT ${SECRET_ROW_COLUMNS} FROM secrets WHERE (workspace_id, id) > (?, ?)
-         ORDER BY workspace_id, id LIMIT ?`,
+        `SELECT ${SECRET_ROW_COLUMNS} FROM secrets WHERE (workspace_id, key) > (?, ?)
+         ORDER BY workspace_id, key LIMIT ?`,
       ),
       scanOne: db.prepare(
-        `SELECT ${SECRET_ROW_COLUMNS} FROM secrets WHERE workspace_id = ? AND id > ? ORDER BY id LIMIT ?`,
+        `SELECT ${SECRET_ROW_COLUMNS} FROM secrets WHERE workspace_id = ? AND key > ? ORDER BY key LIMIT ?`,
       ),
       recorded: db.prepare(
         'SELECT secret_id, version, sealed FROM secret_versions WHERE secret_id IN (SELECT value FROM json_each(?))',
@@ -57,10 +57,10 @@ export class SqliteIntegrityStore implements IntegrityStore {
 
   async rowsWithoutMac(
     workspaceId: string,
-    afterId: string | undefined,
+    afterKey: string | undefined,
     limit: number,
   ): Promise<SecretMeta[]> {
-    const rows = this.stmt.withoutMac.all(workspaceId, afterId ?? '', limit) as SecretRecord<string>[];
+    const rows = this.stmt.withoutMac.all(workspaceId, afterKey ?? '', limit) as SecretRecord<string>[];
     return rows.map((r) => toSecretMeta(r, parseList));
   }
 
@@ -77,8 +77,8 @@ export class SqliteIntegrityStore implements IntegrityStore {
   async scanRows(after: RowCursor | undefined, limit: number, workspaceId?: string): Promise<SecretRow[]> {
     const rows = (
       workspaceId === undefined
-        ? this.stmt.scan.all(after?.workspaceId ?? '', after?.id ?? '', limit)
-        : this.stmt.scanOne.all(workspaceId, after?.id ?? '', limit)
+        ? this.stmt.scan.all(after?.workspaceId ?? '', after?.key ?? '', limit)
+        : this.stmt.scanOne.all(workspaceId, after?.key ?? '', limit)
     ) as SecretRecord<string>[];
     return rows.map((r) => toSecretRow(r, parseList));
   }
