@@ -30,7 +30,7 @@ async function sealedRows(runtime, newId, workspaceId, prefix, from, to) {
       seededValue(prefix, i),
       dekVersion,
     );
-    rows.push({
+    const meta = {
       id,
       workspaceId,
       key: keyName(prefix, i),
@@ -43,8 +43,9 @@ async function sealedRows(runtime, newId, workspaceId, prefix, from, to) {
       version: 1,
       createdAt: now,
       updatedAt: now,
-      sealed,
-    });
+    };
+    // The row's MAC, as the server makes it (a row without one is refused on every read).
+    rows.push({ ...meta, sealed, mac: await runtime.keyring.rowMac(meta, dekVersion) });
   }
   return rows;
 }
@@ -67,20 +68,24 @@ async function insertPostgres(client, rows) {
   if (!first) return;
   await client.query(
     `INSERT INTO secrets (id, workspace_id, key, description, token_type, scope, envs, expires_at,
-       revoked_at, version, created_at, updated_at, sealed)
-     SELECT t.id, $1, t.key, NULL, NULL, '{}', '{}', NULL, NULL, 1, $2, $2, t.sealed
-     FROM unnest($3::text[], $4::text[], $5::bytea[]) AS t(id, key, sealed)`,
+       revoked_at, version, created_at, updated_at, sealed, mac)
+     SELECT t.id, $1, t.key, NULL, NULL, '{}', '{}', NULL, NULL, 1, $2, $2, t.sealed, t.mac
+     FROM unnest($3::text[], $4::text[], $5::bytea[], $6::bytea[]) AS t(id, key, sealed, mac)`,
     [
       first.workspaceId,
       first.createdAt,
       rows.map((r) => r.id),
       rows.map((r) => r.key),
       rows.map((r) => r.sealed),
+      rows.map((r) => r.mac),
     ],
   );
 }
 
-/** Each seeded value as its own first recorded version, written by the workspace owner. */
+/**
+ * Each seeded value as its own first recorded version, written by the workspace owner, and
+ * counted in the workspace's value bytes (its storage quota).
+ */
 async function recordVersions(client, workspaceId, actor) {
   const { rows } = await client.query("SELECT to_regclass('secret_versions') IS NOT NULL AS present");
   if (!rows[0]?.present) return;
@@ -88,6 +93,13 @@ async function recordVersions(client, workspaceId, actor) {
     `INSERT INTO secret_versions (secret_id, version, sealed, created_at, created_by)
      SELECT id, version, sealed, updated_at, $2 FROM secrets WHERE workspace_id = $1`,
     [workspaceId, actor],
+  );
+  await client.query(
+    `INSERT INTO workspace_usage (workspace_id, value_bytes)
+     SELECT $1, COALESCE(SUM(length(sealed) - 33), 0) FROM secret_versions v JOIN secrets s ON s.id = v.secret_id
+     WHERE s.workspace_id = $1
+     ON CONFLICT (workspace_id) DO UPDATE SET value_bytes = EXCLUDED.value_bytes`,
+    [workspaceId],
   );
 }
 

@@ -230,7 +230,9 @@ export class SecretsClient {
 
   /**
    * The values an app may use in an environment: every secret in scope there that can be
-   * used now (revoked and expired ones come back in `skipped`), or exactly `only`.
+   * used now (revoked and expired ones come back in `skipped`), or exactly `only`. An answer
+   * that would carry more than the server's limit (8 MiB of keys and values by default) is
+   * refused with 413 `EXPORT_TOO_LARGE`: ask for fewer keys, or a narrower app and env.
    *
    * @example
    * const { secrets } = await ductape.secrets.export({ app: 'checkout_service', env: 'prd' });

@@ -36,6 +36,13 @@ export interface Config {
   readonly signInLimits: SignInLimits;
   /** Most secrets one workspace may hold (`DUCTAPE_MAX_SECRETS_PER_WORKSPACE`, default 100 000). */
   readonly maxSecretsPerWorkspace: number;
+  /**
+   * Most bytes of values one workspace may hold, every recorded version included
+   * (`DUCTAPE_WORKSPACE_QUOTA_BYTES`, default 1 GiB).
+   */
+  readonly workspaceQuotaBytes: number;
+  /** Most bytes of values one export may carry (`DUCTAPE_EXPORT_MAX_BYTES`, default 8 MiB). */
+  readonly exportMaxBytes: number;
   /** Connection limits and timeouts of the HTTP server. */
   readonly http: HttpLimits;
   /**
@@ -189,6 +196,8 @@ export function loadConfig(env: Env = process.env): Config {
     auditReads,
     postgres,
     maxSecretsPerWorkspace: integer(env, 'DUCTAPE_MAX_SECRETS_PER_WORKSPACE', 100_000, 1, 10_000_000),
+    workspaceQuotaBytes: integer(env, 'DUCTAPE_WORKSPACE_QUOTA_BYTES', 1024 ** 3, 64 * 1024, 2 ** 50),
+    exportMaxBytes: integer(env, 'DUCTAPE_EXPORT_MAX_BYTES', 8 * 1024 ** 2, 64 * 1024, 1024 ** 3),
     http: Object.freeze({
       requestTimeoutMs,
       headersTimeoutMs,

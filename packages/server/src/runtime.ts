@@ -12,6 +12,7 @@ import { createSecretsService, type SecretsService } from './services/secrets.se
 import { createTokensService, type TokensService } from './services/tokens.service.js';
 import { createUsageService, type UsageService } from './services/usage.service.js';
 import { PrincipalCache } from './services/principal-cache.js';
+import { convertLegacyWorkspaces } from './services/secret-integrity.js';
 import type { Store } from './store/types.js';
 
 export interface Runtime {
@@ -59,6 +60,20 @@ export async function openRuntime(
   try {
     const signingKey = await loadSigningKey(store, loaded.keys);
     const keyring = new Keyring(loaded.keys, store.keys);
+    // Rows from before row MACs get theirs before anything is served (secret-integrity.ts).
+    const converted = await convertLegacyWorkspaces(store, keyring);
+    if (converted.workspaces.length > 0) {
+      log?.info(
+        { workspaces: converted.workspaces.length, rows: converted.rows },
+        'gave the secrets of workspaces from before row MACs their MAC',
+      );
+    }
+    for (const skipped of converted.skipped) {
+      log?.warn(
+        skipped,
+        'a workspace from before row MACs was not converted: its data key does not open here',
+      );
+    }
     const audit = await loadAuditService(store, loaded.keys, {
       warn: (fields, message) => log?.warn(fields, message),
       reads: config.auditReads,
@@ -82,10 +97,11 @@ export async function openRuntime(
         store,
         keyring,
         maxSecretsPerWorkspace: config.maxSecretsPerWorkspace,
+        workspaceQuotaBytes: config.workspaceQuotaBytes,
         audit,
       }),
       tokens: createTokensService({ store, audit }),
-      usage: createUsageService({ store, keyring, audit }),
+      usage: createUsageService({ store, keyring, audit, exportMaxBytes: config.exportMaxBytes }),
       audit,
       close: async () => {
         await principals?.close();

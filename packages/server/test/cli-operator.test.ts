@@ -21,13 +21,11 @@ describeEachBackend('operator commands', (backend) => {
   it('migrate brings a new database up to date, then has nothing to do', async () => {
     const first = await runOperator(['migrate', '--json'], { env });
     assert.equal(first.code, 0, first.stderr);
-    assert.deepEqual(JSON.parse(first.stdout), { backend, from: 0, to: SQLITE_MIGRATIONS.length });
+    const latest = SQLITE_MIGRATIONS.at(-1)?.version;
+    assert.deepEqual(JSON.parse(first.stdout), { backend, from: 0, to: latest });
     const again = await runOperator(['migrate'], { env });
     assert.equal(again.code, 0, again.stderr);
-    assert.equal(
-      again.stdout,
-      `The ${backend} schema is up to date (version ${SQLITE_MIGRATIONS.length}).\n`,
-    );
+    assert.equal(again.stdout, `The ${backend} schema is up to date (version ${latest}).\n`);
   });
 
   it('workspace create and user create print credentials that sign in', async () => {

@@ -210,6 +210,7 @@ describe('secrets at rest [postgres]', { skip: PG_SKIP_REASON }, () => {
       'service_tokens',
       'users',
       'workspace_keys',
+      'workspace_usage',
       'workspaces',
     ]);
     assertPresent(tables, 'the key name AT_REST_UTF8', Buffer.from('AT_REST_UTF8'));

@@ -39,6 +39,7 @@ function secret(key: string): SecretRow {
     createdAt: 1000,
     updatedAt: 1000,
     sealed: randomBytes(40),
+    mac: null,
   };
 }
 

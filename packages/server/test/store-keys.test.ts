@@ -32,6 +32,7 @@ function secret(id: string, workspaceId: string, key: string, sealed: Buffer): S
     createdAt: 1,
     updatedAt: 1,
     sealed,
+    mac: null,
   };
 }
 

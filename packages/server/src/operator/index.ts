@@ -20,6 +20,7 @@ const GROUPS: (() => Promise<Register>)[] = [
   () => import('./operator.js').then((m) => m.registerOperatorCommands),
   () => import('./commands/audit.js').then((m) => m.registerAuditCommands),
   () => import('./commands/keys.js').then((m) => m.registerKeysCommands),
+  () => import('./commands/integrity.js').then((m) => m.registerIntegrityCommands),
 ];
 
 async function buildProgram(): Promise<Command> {

@@ -27,7 +27,7 @@ export class NoDataKeyError extends Error {
 /** Adds the next data key version of a workspace (wrapped by the primary master key). */
 export async function addDataKeyVersion(
   store: Pick<KeyStore, 'latestKeyVersion' | 'addWorkspaceKey'>,
-  keyring: Pick<Keyring, 'newDataKeyVersion' | 'forget'>,
+  keyring: Pick<Keyring, 'newDataKeyVersion' | 'hasRowMacs' | 'forget'>,
   workspaceId: string,
   now = Date.now(),
 ): Promise<number> {
@@ -35,7 +35,8 @@ export async function addDataKeyVersion(
   for (let attempt = 0; attempt < 10; attempt++) {
     const latest = await store.latestKeyVersion(workspaceId);
     if (latest === undefined) throw new NoDataKeyError(workspaceId);
-    const key = keyring.newDataKeyVersion(workspaceId, latest + 1);
+    // A new version says what the others say: a rotation never converts a workspace (integrity.ts does).
+    const key = keyring.newDataKeyVersion(workspaceId, latest + 1, await keyring.hasRowMacs(workspaceId));
     if (await store.addWorkspaceKey(key, now)) {
       keyring.forget(workspaceId);
       return key.version;

@@ -8,7 +8,13 @@
  * an interrupted run leaves rows fully old or fully new and a second run picks up the rest.
  */
 import { OpenError } from '../crypto/aead.js';
-import { unwrapDataKey, unwrapServerKey, wrapDataKey, wrapServerKey } from '../crypto/envelope.js';
+import {
+  dataKeyFormat,
+  unwrapDataKey,
+  unwrapServerKey,
+  wrapDataKey,
+  wrapServerKey,
+} from '../crypto/envelope.js';
 import { KeyMismatchError } from '../crypto/keyring.js';
 import type { MasterKey } from '../crypto/key-provider.js';
 import type { MasterKeys } from '../crypto/master-keys.js';
@@ -94,7 +100,9 @@ export async function rewrapUnder(
           if (error instanceof OpenError) throw damaged(what, row.kekId);
           throw error;
         }
-        const wrapped = wrapDataKey(target.key, row.workspaceId, row.version, raw);
+        // Same format: a workspace whose rows carry MACs keeps saying so (and one without stays so).
+        const format = dataKeyFormat(row.wrapped);
+        const wrapped = wrapDataKey(target.key, row.workspaceId, row.version, raw, format);
         raw.fill(0);
         counted(
           await store.rewrapWorkspaceKey({ ...row, kekId: target.id, wrapped }, row.kekId),

@@ -3,11 +3,10 @@
  * Inputs arrive validated (see http/schemas.ts); the service checks roles and state.
  */
 import type { CreateSecretInput, ImportResult, UpdateSecretInput } from '@ductape/sdk';
-import { OpenError } from '../crypto/aead.js';
-import { KeyMismatchError, type Keyring } from '../crypto/keyring.js';
-import type { ValueBinding } from '../crypto/envelope.js';
+import type { Keyring } from '../crypto/keyring.js';
 import { AppError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
+import { applyChanges, SEALED_OVERHEAD } from '../store/records.js';
 import {
   DuplicateKeyError,
   type SecretChanges,
@@ -20,6 +19,8 @@ import type { AuditService } from './audit.service.js';
 import { actorId, type Principal } from './principal.js';
 import { authorize } from './roles.js';
 import { secretState } from './secret-state.js';
+import { macOf, openRecorded, openSealed, openSecret, sealSecret, verifySecret } from './secret-values.js';
+import { createStorageQuota } from './storage-quota.js';
 import { forCaller, scopeError, usageError } from './usage.js';
 
 export interface SecretsDeps {
@@ -34,59 +35,18 @@ export interface SecretsDeps {
     | 'listVersions'
     | 'getSecretVersion'
     | 'countSecrets'
+    | 'listSecretSizes'
+    | 'valueBytes'
   >;
-  keyring: Pick<Keyring, 'seal' | 'open'>;
+  keyring: Pick<Keyring, 'seal' | 'open' | 'rowMac' | 'verifyRow'>;
   audit: Pick<AuditService, 'entry' | 'write' | 'read' | 'guard' | 'refused'>;
   /** Most secrets one workspace may hold (DUCTAPE_MAX_SECRETS_PER_WORKSPACE). */
   maxSecretsPerWorkspace: number;
+  /** Most bytes of values, versions included, one workspace may hold (DUCTAPE_WORKSPACE_QUOTA_BYTES). */
+  workspaceQuotaBytes: number;
 }
 
 export type SecretsService = ReturnType<typeof createSecretsService>;
-
-/**
- * A workspace whose data key this server cannot unwrap (another master key wrapped it, or it
- * was altered): only that workspace's values fail, with this error. The cause, with the key
- * ids, goes to the log.
- */
-function workspaceKeyError(cause: KeyMismatchError): AppError {
-  const error = new AppError(
-    'WORKSPACE_KEY_ERROR',
-    "This workspace's data key cannot be opened with this server's master key (it was wrapped by another master key, or altered): its secrets cannot be read or written until that key is restored",
-  );
-  error.cause = cause;
-  return error;
-}
-
-/** Seals a value under its workspace's data key (see `workspaceKeyError`). */
-async function sealSecret(keyring: Pick<Keyring, 'seal'>, binding: ValueBinding, value: string) {
-  try {
-    return await keyring.seal(binding, value);
-  } catch (error) {
-    throw error instanceof KeyMismatchError ? workspaceKeyError(error) : error;
-  }
-}
-
-/**
- * Opens a stored value. A ciphertext that fails authentication (altered, or moved from
- * another row) is an integrity error naming the key: never garbage, never another value.
- */
-export async function openSecret(keyring: Pick<Keyring, 'open'>, row: SecretRow): Promise<string> {
-  try {
-    return await keyring.open(
-      { workspaceId: row.workspaceId, secretId: row.id, version: row.version },
-      row.sealed,
-    );
-  } catch (error) {
-    if (error instanceof KeyMismatchError) throw workspaceKeyError(error);
-    if (error instanceof OpenError) {
-      throw new AppError(
-        'SECRET_INTEGRITY_ERROR',
-        `Secret '${row.key}' failed its integrity check: the stored ciphertext was altered or does not belong to it`,
-      );
-    }
-    throw error;
-  }
-}
 
 const secretExists = (key: string): AppError =>
   new AppError('SECRET_EXISTS', `Secret '${key}' already exists in this workspace`, 'key');
@@ -102,9 +62,16 @@ function changedNames(patch: UpdateSecretInput): string {
 /** How far below the cap a recent count is trusted instead of counting again. */
 const COUNT_MARGIN = 1000;
 
-export function createSecretsService({ store, keyring, audit, maxSecretsPerWorkspace }: SecretsDeps) {
+export function createSecretsService({
+  store,
+  keyring,
+  audit,
+  maxSecretsPerWorkspace,
+  workspaceQuotaBytes,
+}: SecretsDeps) {
   /** Recent secret counts per workspace (see assertRoom), raised by each create meanwhile. */
   const roomCounts = new Map<string, { n: number; at: number }>();
+  const quota = createStorageQuota(store, workspaceQuotaBytes);
 
   /**
    * Refuses a new secret in a workspace that holds the maximum. Count, then insert: creates
@@ -132,6 +99,12 @@ export function createSecretsService({ store, keyring, audit, maxSecretsPerWorks
     );
   }
 
+  /** The size of a secret's current value (0 when it is gone: the change will say so). */
+  async function currentBytes(principal: Principal, key: string): Promise<number> {
+    const [sized] = await store.listSecretSizes(principal.workspaceId, { keys: [key] });
+    return sized?.valueBytes ?? 0;
+  }
+
   async function metaOr404(principal: Principal, key: string): Promise<SecretMeta> {
     const meta = await store.getSecretMeta(principal.workspaceId, key);
     if (!meta) throw notFound(key);
@@ -156,8 +129,12 @@ export function createSecretsService({ store, keyring, audit, maxSecretsPerWorks
       key,
       // updatedAt always moves forward, even within one millisecond.
       async (current) => {
+        // A change never builds on a row altered behind the server's back: that would give
+        // the altered key, scope or status a MAC of their own.
+        await verifySecret(keyring, current);
         const changes = await compute(current, Math.max(Date.now(), current.updatedAt + 1));
         unchanged = changes === null;
+        if (changes) changes.mac = await macOf(keyring, applyChanges(current, changes));
         return changes;
       },
       actorId(principal),
@@ -207,15 +184,12 @@ export function createSecretsService({ store, keyring, audit, maxSecretsPerWorks
     const state = secretState(row);
     if (state === 'revoked') throw new AppError('SECRET_REVOKED', `Secret '${key}' has been revoked`);
     if (state === 'expired') throw new AppError('SECRET_EXPIRED', `Secret '${key}' has expired`);
-    const { sealed: _sealed, ...meta } = row;
+    const { sealed: _sealed, mac: _mac, ...meta } = row;
     if (version === undefined || version === row.version) {
       return { meta, value: await openSecret(keyring, row) };
     }
     const old = await sealedVersion(principal, key, version);
-    return {
-      meta: { ...meta, version },
-      value: await openSecret(keyring, { ...meta, version, sealed: old }),
-    };
+    return { meta: { ...meta, version }, value: await openRecorded(keyring, row, version, old) };
   }
 
   async function createOne(
@@ -225,6 +199,7 @@ export function createSecretsService({ store, keyring, audit, maxSecretsPerWorks
   ): Promise<SecretMeta> {
     authorize(principal, 'secrets.write');
     await assertRoom(principal, input.key);
+    await quota.assertRoom(principal.workspaceId, input.key, Buffer.byteLength(input.value, 'utf8'));
     const now = Date.now();
     const id = newId();
     const version = 1;
@@ -247,7 +222,7 @@ export function createSecretsService({ store, keyring, audit, maxSecretsPerWorks
     };
     try {
       await store.insertSecret(
-        { ...row, sealed },
+        { ...row, sealed, mac: () => macOf(keyring, row) },
         actorId(principal),
         audit.entry(principal, 'secret.create', { key: input.key, version, detail }),
       );
@@ -267,6 +242,10 @@ export function createSecretsService({ store, keyring, audit, maxSecretsPerWorks
   ): Promise<SecretMeta> {
     authorize(principal, 'secrets.write');
     const fields = { fields: changedNames(patch), ...detail };
+    // Every update records a version: the new value, or the current one again.
+    await quota.assertRoom(principal.workspaceId, key, async () =>
+      patch.value !== undefined ? Buffer.byteLength(patch.value, 'utf8') : currentBytes(principal, key),
+    );
     return change(
       principal,
       key,
@@ -288,7 +267,7 @@ export function createSecretsService({ store, keyring, audit, maxSecretsPerWorks
         // Every update is a new version, metadata-only ones too (the value carried over,
         // sealed anew for its new version): so a check-and-set also catches a concurrent
         // description or scope change, and no edit is ever lost silently.
-        const value = patch.value ?? (await openSecret(keyring, current));
+        const value = patch.value ?? (await openSealed(keyring, current, current.version, current.sealed));
         changes.version = current.version + 1;
         changes.sealed = await sealSecret(
           keyring,
@@ -351,12 +330,13 @@ export function createSecretsService({ store, keyring, audit, maxSecretsPerWorks
         async () => {
           authorize(principal, 'secrets.write');
           const old = await sealedVersion(principal, key, version);
+          await quota.assertRoom(principal.workspaceId, key, old.length - SEALED_OVERHEAD);
           return change(
             principal,
             key,
             'secret.rollback',
             async (current, now) => {
-              const value = await openSecret(keyring, { ...current, version, sealed: old });
+              const value = await openSealed(keyring, current, version, old);
               const next = current.version + 1;
               return {
                 updatedAt: now,
@@ -443,7 +423,10 @@ export function createSecretsService({ store, keyring, audit, maxSecretsPerWorks
           await createOne(principal, item, { import: true });
           results.push({ key: item.key, status: 'created' });
         } catch (error) {
-          if (error instanceof AppError && error.code === 'WORKSPACE_FULL') {
+          if (
+            error instanceof AppError &&
+            (error.code === 'WORKSPACE_FULL' || error.code === 'WORKSPACE_QUOTA_EXCEEDED')
+          ) {
             await refuse(item.key, 'secret.create', error);
             continue;
           }

@@ -9,16 +9,19 @@ import type { Keyring } from '../crypto/keyring.js';
 import { AppError } from '../errors.js';
 import type { SecretRow, Store } from '../store/types.js';
 import type { AuditDetail, AuditFields, AuditService } from './audit.service.js';
+import { createBoundedExport } from './bounded-export.js';
 import type { Principal } from './principal.js';
 import { LIMITS, ReferenceDepthError, scanReferences, substitute, type Scan } from './references.js';
 import { authorize } from './roles.js';
-import { openSecret } from './secrets.service.js';
+import { openSecret } from './secret-values.js';
 import { forCaller, scopeError, usageError, type UsageContext } from './usage.js';
 
 export interface UsageDeps {
-  store: Pick<Store, 'getSecrets' | 'listSecretRows'>;
-  keyring: Pick<Keyring, 'open'>;
+  store: Pick<Store, 'getSecrets' | 'listSecretSizes'>;
+  keyring: Pick<Keyring, 'open' | 'verifyRow'>;
   audit: Pick<AuditService, 'entries' | 'read' | 'guard'>;
+  /** Most bytes of keys and values one export may carry (DUCTAPE_EXPORT_MAX_BYTES). */
+  exportMaxBytes: number;
 }
 
 export type UsageService = ReturnType<typeof createUsageService>;
@@ -63,7 +66,9 @@ function contextDetail(ctx: Partial<UsageContext>): AuditDetail {
   return { app: ctx.app ?? null, env: ctx.env ?? null };
 }
 
-export function createUsageService({ store, keyring, audit }: UsageDeps) {
+export function createUsageService({ store, keyring, audit, exportMaxBytes }: UsageDeps) {
+  const bounded = createBoundedExport({ store, keyring, maxBytes: exportMaxBytes });
+
   /** Puts the reads on record, one entry per secret, before any value leaves. */
   async function recordReads(
     principal: Principal,
@@ -153,29 +158,10 @@ export function createUsageService({ store, keyring, audit }: UsageDeps) {
   ): Promise<ExportResponse> {
     authorize(principal, 'secrets.use');
     const ctx = contextOf(principal, requested);
-    const result: ExportResponse = { app: ctx.app ?? null, env: ctx.env ?? null, secrets: [], skipped: [] };
-    if (only !== undefined) {
-      const { values, rows } = await valuesFor(principal, only, ctx, refusal);
-      for (const key of only) result.secrets.push({ key, value: values.get(key) as string });
-      await recordReads(principal, 'secret.export', rows.values(), ctx);
-      return result;
-    }
-    const now = Date.now();
-    const read: SecretRow[] = [];
-    for (const row of await store.listSecretRows(principal.workspaceId)) {
-      if (scopeError(row, row.key, ctx) !== null) continue;
-      const refused = usageError(row, row.key, ctx, now);
-      if (refused) {
-        result.skipped.push({ key: row.key, code: refused.code, message: refused.message });
-        continue;
-      }
-      refusal.key = row.key;
-      result.secrets.push({ key: row.key, value: await openSecret(keyring, row) });
-      read.push(row);
-    }
-    refusal.key = undefined;
+    const { secrets, skipped, read } = await bounded.run(principal, ctx, only, refusal);
+    // Every value read is on record before any of them leaves.
     await recordReads(principal, 'secret.export', read, ctx);
-    return result;
+    return { app: ctx.app ?? null, env: ctx.env ?? null, secrets, skipped };
   }
 
   return {
@@ -222,7 +208,8 @@ export function createUsageService({ store, keyring, audit }: UsageDeps) {
     /**
      * The values an app may use in an environment: every in-scope secret that can be used
      * now (revoked and expired ones are listed as skipped), or exactly `only`, each of which
-     * must pass every rule. Each value read leaves an audit entry.
+     * must pass every rule. Each value read leaves an audit entry. At most
+     * DUCTAPE_EXPORT_MAX_BYTES of keys and values (413 EXPORT_TOO_LARGE): see bounded-export.ts.
      */
     async export(
       principal: Principal,

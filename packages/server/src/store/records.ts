@@ -6,6 +6,8 @@
 import type {
   SecretChanges,
   SecretMeta,
+  SecretRow,
+  SizedSecretMeta,
   SecretVersionMeta,
   ServiceTokenRow,
   UserChanges,
@@ -14,6 +16,18 @@ import type {
 
 export const SECRET_META_COLUMNS =
   'id, workspace_id, key, description, token_type, scope, envs, expires_at, revoked_at, version, created_at, updated_at';
+
+/** A whole row: metadata, the sealed value and the row MAC. */
+export const SECRET_ROW_COLUMNS = `${SECRET_META_COLUMNS}, sealed, mac`;
+
+/**
+ * Bytes a sealed value has beyond its plaintext: format (1), data key version (4), nonce
+ * (12), tag (16). See crypto/envelope.ts.
+ */
+export const SEALED_OVERHEAD = 33;
+
+/** A value's size (UTF-8 bytes) read from its ciphertext's length, in SQL both backends speak. */
+export const VALUE_BYTES_SQL = (sealed: string): string => `length(${sealed}) - ${SEALED_OVERHEAD}`;
 
 export interface SecretRecord<L = string[]> {
   id: string;
@@ -29,6 +43,7 @@ export interface SecretRecord<L = string[]> {
   created_at: number;
   updated_at: number;
   sealed?: Buffer;
+  mac?: Buffer | null;
 }
 
 export interface UserRecord {
@@ -56,6 +71,19 @@ export function toSecretMeta<L>(r: SecretRecord<L>, decodeList: (list: L) => str
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
+}
+
+/** A whole row as the Store returns it, from a record read with SECRET_ROW_COLUMNS. */
+export function toSecretRow<L>(r: SecretRecord<L>, decodeList: (list: L) => string[]): SecretRow {
+  return { ...toSecretMeta(r, decodeList), sealed: r.sealed as Buffer, mac: r.mac ?? null };
+}
+
+/** Metadata with the value's size, from a record read with SECRET_META_COLUMNS and `value_bytes`. */
+export function toSizedMeta<L>(
+  r: SecretRecord<L> & { value_bytes: number },
+  decodeList: (list: L) => string[],
+): SizedSecretMeta {
+  return { ...toSecretMeta(r, decodeList), valueBytes: Number(r.value_bytes) };
 }
 
 /**
@@ -126,6 +154,7 @@ export const CHANGE_COLUMNS: { readonly [K in keyof SecretChanges]-?: string } =
   revokedAt: 'revoked_at',
   version: 'version',
   sealed: 'sealed',
+  mac: 'mac',
   updatedAt: 'updated_at',
 };
 
@@ -140,11 +169,13 @@ export function userValues(u: UserRow): unknown[] {
   return [u.id, u.workspaceId, u.role, u.keyHash, u.keyGeneration, u.createdAt, u.removedAt];
 }
 
-/** The row after `changes`, as metadata (a new sealed value is not part of it). */
-/** The row after `changes`, as metadata: a sealed value never rides along. */
-export function applyChanges(current: SecretMeta & { sealed?: Buffer }, changes: SecretChanges): SecretMeta {
-  const { sealed: _was, ...meta } = current;
-  const { sealed: _sealed, ...rest } = changes;
+/** The row after `changes`, as metadata: neither a sealed value nor a MAC ever rides along. */
+export function applyChanges(
+  current: SecretMeta & { sealed?: Buffer; mac?: Buffer | null },
+  changes: SecretChanges,
+): SecretMeta {
+  const { sealed: _was, mac: _wasMac, ...meta } = current;
+  const { sealed: _sealed, mac: _mac, ...rest } = changes;
   return { ...meta, ...rest };
 }
 

@@ -15,6 +15,7 @@
  */
 import type { Role, TokenType } from '@ductape/sdk';
 import type { WrappedDataKey, WrappedKeySource } from '../crypto/keyring.js';
+import type { IntegrityStore } from './integrity.js';
 import type { KeyStore } from './keys.js';
 
 export interface WorkspaceRow {
@@ -57,10 +58,24 @@ export interface SecretMeta {
 
 export interface SecretRow extends SecretMeta {
   sealed: Buffer;
+  /** The MAC of the row's other columns (crypto/row-mac.ts); null on rows written before row MACs. */
+  mac: Buffer | null;
 }
 
-/** A secret to insert: its sealed value, or how to seal it (see Store.insertSecret). */
-export type NewSecretRow = SecretMeta & { sealed: Buffer | (() => Promise<Buffer>) };
+/**
+ * A secret to insert: its sealed value and row MAC, or how to make them (see
+ * Store.insertSecret). A row inserted without a MAC is refused on every read.
+ */
+export type NewSecretRow = SecretMeta & {
+  sealed: Buffer | (() => Promise<Buffer>);
+  mac?: Buffer | null | (() => Promise<Buffer>);
+};
+
+/** A secret's metadata with the size of its current value, read without the value. */
+export interface SizedSecretMeta extends SecretMeta {
+  /** Bytes of the value (UTF-8), from the length of its ciphertext. */
+  valueBytes: number;
+}
 
 /** One recorded value of a secret (metadata; the sealed value stays in the store). */
 export interface SecretVersionMeta {
@@ -75,7 +90,7 @@ export interface SecretVersionMeta {
 export type SecretChanges = Partial<
   Pick<
     SecretRow,
-    'description' | 'tokenType' | 'scope' | 'envs' | 'expiresAt' | 'revokedAt' | 'version' | 'sealed'
+    'description' | 'tokenType' | 'scope' | 'envs' | 'expiresAt' | 'revokedAt' | 'version' | 'sealed' | 'mac'
   >
 > & { updatedAt: number };
 
@@ -259,6 +274,8 @@ export interface Store extends WrappedKeySource {
   ping(): Promise<void>;
   /** Key rotation: data key versions, re-wrapping and re-encryption (see keys.ts). */
   readonly keys: KeyStore;
+  /** Row MACs: converting workspaces from before them, and checking every row (see integrity.ts). */
+  readonly integrity: IntegrityStore;
 
   getServerKey(name: string): Promise<ServerKeyRow | undefined>;
   /** Inserts unless one of that name exists; returns the row that is stored afterwards. */
@@ -307,6 +324,19 @@ export interface Store extends WrappedKeySource {
   countSecrets(workspaceId: string): Promise<number>;
   /** Metadata of every secret of a workspace, ordered by key. */
   listSecrets(workspaceId: string): Promise<SecretMeta[]>;
+  /**
+   * Up to `limit` secrets of a workspace with keys after `afterKey`, ordered by key, or
+   * exactly those of `keys` that exist (any order): metadata and value sizes, no value.
+   */
+  listSecretSizes(
+    workspaceId: string,
+    page: { afterKey?: string; limit: number } | { keys: readonly string[] },
+  ): Promise<SizedSecretMeta[]>;
+  /**
+   * Bytes of the values a workspace holds, every recorded version included (UTF-8, as
+   * written): kept up to date by every insert, new version, pruning and delete.
+   */
+  valueBytes(workspaceId: string): Promise<number>;
   /**
    * Read-modify-write of one secret, atomic against every other writer: `compute` sees the
    * current row and returns the changes (or null for none); no other change to that row

@@ -131,4 +131,23 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'row-macs-and-usage',
+    sql: `
+      -- See the SQLite migration of the same number.
+      ALTER TABLE secrets ADD COLUMN mac bytea;
+
+      CREATE TABLE workspace_usage (
+        workspace_id  text PRIMARY KEY REFERENCES workspaces(id) ON DELETE CASCADE,
+        value_bytes   bigint NOT NULL
+      );
+      -- What each workspace holds now: every recorded version (the current value is one),
+      -- as plaintext bytes (a sealed value has 33 bytes more: see crypto/envelope.ts).
+      INSERT INTO workspace_usage (workspace_id, value_bytes)
+        SELECT w.id, COALESCE((SELECT SUM(length(v.sealed) - 33) FROM secret_versions v
+          JOIN secrets s ON s.id = v.secret_id WHERE s.workspace_id = w.id), 0)
+        FROM workspaces w;
+    `,
+  },
 ];

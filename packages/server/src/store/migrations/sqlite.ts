@@ -137,4 +137,26 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 6,
+    name: 'row-macs-and-usage',
+    sql: `
+      -- The MAC of each secret row (crypto/row-mac.ts). NULL on rows from before it: the
+      -- server fills those in once, when it converts their workspace at start
+      -- (services/secret-integrity.ts), and refuses every other row without one.
+      ALTER TABLE secrets ADD COLUMN mac BLOB;
+
+      -- Bytes of values each workspace holds, versions included, for its storage quota.
+      CREATE TABLE workspace_usage (
+        workspace_id  TEXT PRIMARY KEY REFERENCES workspaces(id) ON DELETE CASCADE,
+        value_bytes   INTEGER NOT NULL
+      ) STRICT;
+      -- What each workspace holds now: every recorded version (the current value is one),
+      -- as plaintext bytes (a sealed value has 33 bytes more: see crypto/envelope.ts).
+      INSERT INTO workspace_usage (workspace_id, value_bytes)
+        SELECT w.id, COALESCE((SELECT SUM(length(v.sealed) - 33) FROM secret_versions v
+          JOIN secrets s ON s.id = v.secret_id WHERE s.workspace_id = w.id), 0)
+        FROM workspaces w;
+    `,
+  },
 ];

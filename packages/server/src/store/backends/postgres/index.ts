@@ -27,6 +27,7 @@ import {
   type NewSecretRow,
   type SecretRow,
   type ServerKeyRow,
+  type SizedSecretMeta,
   type Store,
   type UserRow,
   type WorkspaceRow,
@@ -35,6 +36,10 @@ import * as audit from './audit.js';
 import {
   INSERT_USER_COLUMNS,
   SECRET_META_COLUMNS as META_COLUMNS,
+  SECRET_ROW_COLUMNS as ROW_COLUMNS,
+  VALUE_BYTES_SQL,
+  toSecretRow,
+  toSizedMeta,
   leavesOwners,
   USER_CHANGE_COLUMNS,
   userChangesToWrite,
@@ -56,6 +61,7 @@ import {
 } from '../../records.js';
 import { isConnectionError } from './errors.js';
 import { migrateWith, quoteIdent } from './migrate.js';
+import { PostgresIntegrityStore } from './integrity.js';
 import { PostgresKeyStore, transactionClient } from './keys.js';
 import { PrincipalListener } from './principal-listener.js';
 import { WriteBatcher } from './write-batch.js';
@@ -83,6 +89,7 @@ const types = {
 };
 
 const toMeta = (r: SecretRecord): SecretMeta => toSecretMeta(r, (list) => list);
+const toRow = (r: SecretRecord): SecretRow => toSecretRow(r, (list) => list);
 
 const sameList = (list: string[]): string[] => list;
 
@@ -103,6 +110,7 @@ export class PostgresStore implements Store {
   readonly backend = 'postgres' as const;
   private readonly pool: pg.Pool;
   readonly keys: PostgresKeyStore;
+  readonly integrity: PostgresIntegrityStore;
   /** Secret changes of one workspace, committed together (see write-batch.ts). */
   private readonly batcher: WriteBatcher;
   /** This node's LISTEN connection, opened by the first `watchPrincipals`. */
@@ -123,6 +131,10 @@ export class PostgresStore implements Store {
       query: (text, values) => this.query(text, values),
     });
     this.keys = new PostgresKeyStore(
+      (text, values) => this.query(text, values),
+      (work) => this.transaction(work),
+    );
+    this.integrity = new PostgresIntegrityStore(
       (text, values) => this.query(text, values),
       (work) => this.transaction(work),
     );
@@ -166,9 +178,16 @@ export class PostgresStore implements Store {
       const unguard = guardCheckedOut(client);
       try {
         migration = await migrateWith(client, options.schema, migrations);
-        // A lowered DUCTAPE_KEEP_VERSIONS also destroys the surplus of secrets that never change again.
+        // A lowered DUCTAPE_KEEP_VERSIONS also destroys the surplus of secrets that never change
+        // again, and takes what it frees off each workspace's value bytes (one statement, so a
+        // node's concurrent change to the counter is never lost).
         await client.query(
-          'DELETE FROM secret_versions v USING secrets s WHERE s.id = v.secret_id AND v.version <= s.version - $1',
+          `WITH pruned AS (
+             DELETE FROM secret_versions v USING secrets s WHERE s.id = v.secret_id AND v.version <= s.version - $1
+             RETURNING s.workspace_id, ${VALUE_BYTES_SQL('v.sealed')} AS bytes
+           ), freed AS (SELECT workspace_id, SUM(bytes) AS bytes FROM pruned GROUP BY workspace_id)
+           UPDATE workspace_usage u SET value_bytes = u.value_bytes - f.bytes
+           FROM freed f WHERE u.workspace_id = f.workspace_id`,
           [options.versionsToKeep ?? DEFAULT_VERSIONS_TO_KEEP],
         );
       } finally {
@@ -365,12 +384,39 @@ export class PostgresStore implements Store {
 
   async getSecret(workspaceId: string, key: string): Promise<SecretRow | undefined> {
     const { rows } = await this.query<SecretRecord>(
-      `SELECT ${META_COLUMNS}, sealed FROM secrets WHERE workspace_id = $1 AND key = $2`,
+      `SELECT ${ROW_COLUMNS} FROM secrets WHERE workspace_id = $1 AND key = $2`,
       [workspaceId, key],
-      'get_secret',
+      'get_secret_row',
     );
     const r = rows[0];
-    return r && { ...toMeta(r), sealed: r.sealed as Buffer };
+    return r && toRow(r);
+  }
+
+  async listSecretSizes(
+    workspaceId: string,
+    page: { afterKey?: string; limit: number } | { keys: readonly string[] },
+  ): Promise<SizedSecretMeta[]> {
+    const columns = `${META_COLUMNS}, ${VALUE_BYTES_SQL('sealed')} AS value_bytes`;
+    const { rows } =
+      'keys' in page
+        ? await this.query<SecretRecord & { value_bytes: number }>(
+            `SELECT ${columns} FROM secrets WHERE workspace_id = $1 AND key = ANY($2::text[])`,
+            [workspaceId, page.keys],
+          )
+        : await this.query<SecretRecord & { value_bytes: number }>(
+            `SELECT ${columns} FROM secrets WHERE workspace_id = $1 AND key > $2 ORDER BY key LIMIT $3`,
+            [workspaceId, page.afterKey ?? '', page.limit],
+          );
+    return rows.map((r) => toSizedMeta(r, (list) => list));
+  }
+
+  async valueBytes(workspaceId: string): Promise<number> {
+    const { rows } = await this.query<{ value_bytes: number }>(
+      'SELECT value_bytes FROM workspace_usage WHERE workspace_id = $1',
+      [workspaceId],
+      'value_bytes',
+    );
+    return rows[0]?.value_bytes ?? 0;
   }
 
   async getSecretMeta(workspaceId: string, key: string): Promise<SecretMeta | undefined> {
@@ -430,19 +476,19 @@ export class PostgresStore implements Store {
   async getSecrets(workspaceId: string, keys: readonly string[]): Promise<SecretRow[]> {
     if (keys.length === 0) return [];
     const { rows } = await this.query<SecretRecord>(
-      `SELECT ${META_COLUMNS}, sealed FROM secrets WHERE workspace_id = $1 AND key = ANY($2::text[])`,
+      `SELECT ${ROW_COLUMNS} FROM secrets WHERE workspace_id = $1 AND key = ANY($2::text[])`,
       [workspaceId, keys],
-      'get_secrets',
+      'get_secret_rows',
     );
-    return rows.map((r) => ({ ...toMeta(r), sealed: r.sealed as Buffer }));
+    return rows.map(toRow);
   }
 
   async listSecretRows(workspaceId: string): Promise<SecretRow[]> {
     const { rows } = await this.query<SecretRecord>(
-      `SELECT ${META_COLUMNS}, sealed FROM secrets WHERE workspace_id = $1 ORDER BY key`,
+      `SELECT ${ROW_COLUMNS} FROM secrets WHERE workspace_id = $1 ORDER BY key`,
       [workspaceId],
     );
-    return rows.map((r) => ({ ...toMeta(r), sealed: r.sealed as Buffer }));
+    return rows.map(toRow);
   }
 
   async insertServiceToken(row: ServiceTokenRow, auditAppend?: AuditAppend): Promise<void> {

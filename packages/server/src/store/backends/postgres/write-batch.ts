@@ -17,10 +17,10 @@
  *    runs (and may refuse), a create's value is sealed (the newest data key version is read
  *    once per batch); nothing is written yet, so a refusal concerns its change alone;
  * 4. the chain's head locked and read, the entries numbered and MACed;
- * 5. every insert, update, version, pruning, delete, audit entry and the new head in one
- *    statement, then COMMIT.
+ * 5. every insert, update, version, pruning, delete, audit entry, the new head and the
+ *    workspace's value bytes in one statement, then COMMIT.
  * Locks are taken in one order by every batch on every node (secret rows by key, then the
- * head), so batches cannot deadlock. A key appears at most once per batch; a second change
+ * head, then the workspace's usage row), so batches cannot deadlock. A key appears at most once per batch; a second change
  * of it waits for the next batch (it arrived while the first was in flight, so either order
  * is one the callers could have seen). Per workspace on this node at most one batch is in
  * flight; an idle workspace's change starts at once, with no timer.
@@ -30,7 +30,14 @@
  * Callers hear of their change only after COMMIT.
  */
 import pg from 'pg';
-import { applyChanges, SECRET_META_COLUMNS, toSecretMeta, type SecretRecord } from '../../records.js';
+import {
+  applyChanges,
+  SECRET_META_COLUMNS,
+  SECRET_ROW_COLUMNS,
+  toSecretRow,
+  VALUE_BYTES_SQL,
+  type SecretRecord,
+} from '../../records.js';
 import { chainEvents } from '../../audit-records.js';
 import {
   DuplicateKeyError,
@@ -195,14 +202,17 @@ export class WriteBatcher {
   private async decide(client: pg.PoolClient, workspaceId: string, batch: Queued[]): Promise<Decided[]> {
     const keys = batch.map((queued) => keyOf(queued.change));
     const { rows } = await client.query<SecretRecord>({
-      name: 'lock_batch_secrets',
-      text: `SELECT ${SECRET_META_COLUMNS}, sealed FROM secrets
+      name: 'lock_batch_secret_rows',
+      text: `SELECT ${SECRET_ROW_COLUMNS} FROM secrets
         WHERE workspace_id = $1 AND key = ANY($2::text[]) ORDER BY key FOR UPDATE`,
       values: [workspaceId, keys],
     });
     const found = new Map<string, SecretRow>();
     for (const r of rows)
-      found.set(r.key, { ...toSecretMeta(r, (list) => list), sealed: r.sealed as Buffer });
+      found.set(
+        r.key,
+        toSecretRow(r, (list) => list),
+      );
     const decided: Decided[] = [];
     for (const { change } of batch) {
       try {
@@ -220,9 +230,13 @@ export class WriteBatcher {
     switch (change.kind) {
       case 'insert': {
         if (current) return { ok: false, error: new DuplicateKeyError() };
-        const { sealed } = change.row;
+        const { sealed, mac } = change.row;
         // Sealed here, the batch's newest data key version is read once for all its values.
-        const row = { ...change.row, sealed: typeof sealed === 'function' ? await sealed() : sealed };
+        const row: SecretRow = {
+          ...change.row,
+          sealed: typeof sealed === 'function' ? await sealed() : sealed,
+          mac: typeof mac === 'function' ? await mac() : (mac ?? null),
+        };
         return {
           ok: true,
           value: undefined,
@@ -239,7 +253,11 @@ export class WriteBatcher {
         if (changes === null)
           return { ok: true, value: applyChanges(current, { updatedAt: current.updatedAt }) };
         const written = applyChanges(current, changes);
-        const row: SecretRow = { ...written, sealed: changes.sealed ?? current.sealed };
+        const row: SecretRow = {
+          ...written,
+          sealed: changes.sealed ?? current.sealed,
+          mac: changes.mac ?? current.mac,
+        };
         const newVersion = changes.sealed !== undefined && changes.version !== undefined;
         return {
           ok: true,
@@ -267,7 +285,7 @@ export class WriteBatcher {
     }
     if (events.length > ROWS_PER_INSERT) throw new Error('too many audit entries for one batch');
     const values: unknown[] = [];
-    const ctes = secretWrites(writes, values, this.deps.versionsToKeep);
+    const ctes = secretWrites(workspaceId, writes, values, this.deps.versionsToKeep);
     if (sealer) {
       const current = await lockHead(client, workspaceId, sealer.genesis);
       const { records, head } = chainEvents({ workspaceId, sealer, events }, current);
@@ -293,7 +311,12 @@ class DuplicateKeyRace extends Error {
 }
 
 /** The data-modifying CTEs of a batch's writes, as arrays (one parameter per column). */
-function secretWrites(writes: Write[], values: unknown[], versionsToKeep: number): string[] {
+function secretWrites(
+  workspaceId: string,
+  writes: Write[],
+  values: unknown[],
+  versionsToKeep: number,
+): string[] {
   const p = (value: unknown): string => {
     values.push(value);
     return `$${values.length}`;
@@ -318,6 +341,7 @@ function secretWrites(writes: Write[], values: unknown[], versionsToKeep: number
       ['created_at', 'int8', rows.map((r) => r.createdAt)],
       ['updated_at', 'int8', rows.map((r) => r.updatedAt)],
       ['sealed', 'bytea', rows.map((r) => r.sealed)],
+      ['mac', 'bytea', rows.map((r) => r.mac)],
       ...Object.entries(extra).map(([name, [type, list]]): [string, string, unknown[]] => [name, type, list]),
     ];
     const args = columns.map(([, type, list]) => `${p(list)}::${type}[]`).join(', ');
@@ -331,9 +355,9 @@ function secretWrites(writes: Write[], values: unknown[], versionsToKeep: number
     );
     ctes.push(
       `source AS (SELECT * FROM ${source})`,
-      `inserted AS (INSERT INTO secrets (${SECRET_META_COLUMNS}, sealed)
+      `inserted AS (INSERT INTO secrets (${SECRET_META_COLUMNS}, sealed, mac)
         SELECT id, workspace_id, key, description, token_type, ${list('scope')}, ${list('envs')},
-          expires_at, revoked_at, version, created_at, updated_at, sealed FROM source u
+          expires_at, revoked_at, version, created_at, updated_at, sealed, mac FROM source u
         ON CONFLICT (workspace_id, key) DO NOTHING RETURNING id)`,
       `first_versions AS (INSERT INTO secret_versions (secret_id, version, sealed, created_at, created_by)
         SELECT u.id, u.version, u.sealed, u.updated_at, u.actor FROM source u JOIN inserted USING (id))`,
@@ -351,16 +375,35 @@ function secretWrites(writes: Write[], values: unknown[], versionsToKeep: number
       `changes AS (SELECT * FROM ${source})`,
       `updated AS (UPDATE secrets s SET description = u.description, token_type = u.token_type,
         scope = ${list('scope')}, envs = ${list('envs')}, expires_at = u.expires_at,
-        revoked_at = u.revoked_at, version = u.version, sealed = u.sealed, updated_at = u.updated_at
-        FROM changes u WHERE s.id = u.id)`,
+        revoked_at = u.revoked_at, version = u.version, sealed = u.sealed, mac = u.mac,
+        updated_at = u.updated_at FROM changes u WHERE s.id = u.id)`,
       `new_versions AS (INSERT INTO secret_versions (secret_id, version, sealed, created_at, created_by)
         SELECT id, version, sealed, updated_at, actor FROM changes WHERE new_version)`,
       `pruned AS (DELETE FROM secret_versions v USING changes u
-        WHERE u.new_version AND v.secret_id = u.id AND v.version <= u.version - ${p(versionsToKeep)}::int4)`,
+        WHERE u.new_version AND v.secret_id = u.id AND v.version <= u.version - ${p(versionsToKeep)}::int4
+        RETURNING ${VALUE_BYTES_SQL('v.sealed')} AS bytes)`,
     );
   }
+  // What the workspace's values weigh after the batch (see Store.valueBytes): new values in,
+  // pruned versions and deleted secrets (every recorded version, read before the delete) out.
+  const bytes: string[] = [];
+  if (inserts.length > 0)
+    bytes.push(`(SELECT SUM(${VALUE_BYTES_SQL('u.sealed')}) FROM source u JOIN inserted USING (id))`);
+  if (updates.some((w) => w.newVersion)) {
+    bytes.push(`(SELECT SUM(${VALUE_BYTES_SQL('sealed')}) FROM changes WHERE new_version)`);
+    bytes.push('-(SELECT SUM(bytes) FROM pruned)');
+  }
   if (deletes.length > 0) {
-    ctes.push(`deleted AS (DELETE FROM secrets WHERE id = ANY(${p(deletes.map((w) => w.id))}::text[]))`);
+    const ids = p(deletes.map((w) => w.id));
+    ctes.push(`deleted AS (DELETE FROM secrets WHERE id = ANY(${ids}::text[]))`);
+    bytes.push(
+      `-(SELECT SUM(${VALUE_BYTES_SQL('sealed')}) FROM secret_versions WHERE secret_id = ANY(${ids}::text[]))`,
+    );
+  }
+  if (bytes.length > 0) {
+    const delta = bytes.map((b) => `COALESCE(${b}, 0)`).join(' + ');
+    ctes.push(`usage AS (INSERT INTO workspace_usage (workspace_id, value_bytes) VALUES (${p(workspaceId)}, ${delta})
+      ON CONFLICT (workspace_id) DO UPDATE SET value_bytes = workspace_usage.value_bytes + EXCLUDED.value_bytes)`);
   }
   return ctes;
 }

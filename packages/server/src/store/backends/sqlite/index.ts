@@ -14,6 +14,7 @@ import type { WrappedDataKey } from '../../../crypto/keyring.js';
 import { SqliteAudit } from './audit.js';
 import { withStoreErrors } from './errors.js';
 import { migrateSqlite } from './migrate.js';
+import { SqliteIntegrityStore } from './integrity.js';
 import { SqliteKeyStore } from './keys.js';
 import { WriteQueue } from './write-queue.js';
 import {
@@ -34,6 +35,7 @@ import {
   type NewSecretRow,
   type SecretRow,
   type ServerKeyRow,
+  type SizedSecretMeta,
   type Store,
   type UserRow,
   type WorkspaceRow,
@@ -42,6 +44,11 @@ import {
   CHANGE_COLUMNS,
   INSERT_USER_COLUMNS,
   SECRET_META_COLUMNS as META_COLUMNS,
+  SECRET_ROW_COLUMNS as ROW_COLUMNS,
+  SEALED_OVERHEAD,
+  VALUE_BYTES_SQL,
+  toSecretRow,
+  toSizedMeta,
   applyChanges,
   leavesOwners,
   USER_CHANGE_COLUMNS,
@@ -70,10 +77,38 @@ export { migrateSqlite } from './migrate.js';
 // Most secrets have no scope and no environments: '[]' needs no parser.
 const parseList = (json: string): string[] => (json === '[]' ? [] : (JSON.parse(json) as string[]));
 const toMeta = (r: SecretRecord<string>): SecretMeta => toSecretMeta(r, parseList);
+const toRow = (r: SecretRecord<string>): SecretRow => toSecretRow(r, parseList);
+/** The plaintext size of a sealed value, in bytes. */
+const valueBytesOf = (sealed: Buffer): number => sealed.length - SEALED_OVERHEAD;
 
 /** How each updatable field is stored: lists as JSON text, everything else as is. */
 const encodeChange = (field: keyof SecretChanges, value: unknown): unknown =>
   field === 'scope' || field === 'envs' ? JSON.stringify(value) : value;
+
+/**
+ * A lowered DUCTAPE_KEEP_VERSIONS also destroys the surplus of secrets that never change
+ * again, and takes what it frees off each workspace's value bytes.
+ */
+function pruneSurplusVersions(db: Database.Database, versionsToKeep: number): void {
+  db.transaction(() => {
+    const surplus =
+      'FROM secret_versions v JOIN secrets s ON s.id = v.secret_id WHERE v.version <= s.version - ?';
+    const freed = db
+      .prepare(
+        `SELECT s.workspace_id, SUM(${VALUE_BYTES_SQL('v.sealed')}) AS bytes ${surplus} GROUP BY s.workspace_id`,
+      )
+      .all(versionsToKeep) as { workspace_id: string; bytes: number }[];
+    const take = db.prepare(
+      'UPDATE workspace_usage SET value_bytes = value_bytes - ? WHERE workspace_id = ?',
+    );
+    for (const f of freed) take.run(f.bytes, f.workspace_id);
+    // Run even when there is nothing to delete: a write statement is also what tells, at
+    // start, a database this process cannot write to (a read-only mount, see errors.ts).
+    db.prepare(
+      'DELETE FROM secret_versions WHERE version <= (SELECT version FROM secrets WHERE secrets.id = secret_versions.secret_id) - ?',
+    ).run(versionsToKeep);
+  }).immediate();
+}
 
 export class SqliteStore implements Store {
   readonly backend = 'sqlite' as const;
@@ -90,6 +125,7 @@ export class SqliteStore implements Store {
 
   private readonly versionsToKeep: number;
   readonly keys: SqliteKeyStore;
+  readonly integrity: SqliteIntegrityStore;
 
   constructor(dataDir: string, options: { versionsToKeep?: number } = {}) {
     this.versionsToKeep = options.versionsToKeep ?? DEFAULT_VERSIONS_TO_KEEP;
@@ -104,12 +140,7 @@ export class SqliteStore implements Store {
       this.db.pragma('foreign_keys = ON');
       this.db.pragma('busy_timeout = 5000');
       this.migration = migrateSqlite(this.db);
-      // A lowered DUCTAPE_KEEP_VERSIONS also destroys the surplus of secrets that never change again.
-      this.db
-        .prepare(
-          'DELETE FROM secret_versions WHERE version <= (SELECT version FROM secrets WHERE secrets.id = secret_versions.secret_id) - ?',
-        )
-        .run(this.versionsToKeep);
+      pruneSurplusVersions(this.db, this.versionsToKeep);
     } catch (error) {
       this.db.close();
       throw error;
@@ -121,6 +152,7 @@ export class SqliteStore implements Store {
     if (wal) db.pragma('synchronous = NORMAL');
     this.writes = new WriteQueue(db, wal ? `${this.file}-wal` : undefined);
     this.keys = new SqliteKeyStore(db, this.writes);
+    this.integrity = new SqliteIntegrityStore(db, this.writes);
     this.stmt = {
       ping: db.prepare('SELECT 1'),
       // Moves when another connection (another process) commits; never for this one's own.
@@ -142,9 +174,9 @@ export class SqliteStore implements Store {
         "SELECT COUNT(*) AS n FROM users WHERE workspace_id = ? AND role = 'owner' AND removed_at IS NULL",
       ),
       insertSecret: db.prepare(
-        `INSERT INTO secrets (${META_COLUMNS}, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO secrets (${ROW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      getSecret: db.prepare(`SELECT ${META_COLUMNS}, sealed FROM secrets WHERE workspace_id = ? AND key = ?`),
+      getSecret: db.prepare(`SELECT ${ROW_COLUMNS} FROM secrets WHERE workspace_id = ? AND key = ?`),
       getSecretMeta: db.prepare(`SELECT ${META_COLUMNS} FROM secrets WHERE workspace_id = ? AND key = ?`),
       // Answered from the (workspace_id, key) unique index alone.
       countSecrets: db.prepare('SELECT COUNT(*) AS n FROM secrets WHERE workspace_id = ?'),
@@ -156,18 +188,40 @@ export class SqliteStore implements Store {
       insertVersion: db.prepare(
         'INSERT INTO secret_versions (secret_id, version, sealed, created_at, created_by) VALUES (?, ?, ?, ?, ?)',
       ),
-      pruneVersions: db.prepare('DELETE FROM secret_versions WHERE secret_id = ? AND version <= ?'),
+      pruneVersions: db
+        .prepare(
+          `DELETE FROM secret_versions WHERE secret_id = ? AND version <= ? RETURNING ${VALUE_BYTES_SQL('sealed')}`,
+        )
+        .pluck(),
+      // What a delete frees: every recorded version (the current value is one of them).
+      versionBytes: db
+        .prepare(
+          `SELECT COALESCE(SUM(${VALUE_BYTES_SQL('v.sealed')}), 0) FROM secret_versions v
+           JOIN secrets s ON s.id = v.secret_id WHERE s.workspace_id = ? AND s.key = ?`,
+        )
+        .pluck(),
+      addValueBytes: db.prepare(
+        `INSERT INTO workspace_usage (workspace_id, value_bytes) VALUES (?, ?)
+         ON CONFLICT (workspace_id) DO UPDATE SET value_bytes = value_bytes + excluded.value_bytes`,
+      ),
+      valueBytes: db.prepare('SELECT value_bytes FROM workspace_usage WHERE workspace_id = ?').pluck(),
+      sizesAfter: db.prepare(
+        `SELECT ${META_COLUMNS}, ${VALUE_BYTES_SQL('sealed')} AS value_bytes FROM secrets
+         WHERE workspace_id = ? AND key > ? ORDER BY key LIMIT ?`,
+      ),
+      sizesOf: db.prepare(
+        `SELECT ${META_COLUMNS}, ${VALUE_BYTES_SQL('sealed')} AS value_bytes FROM secrets
+         WHERE workspace_id = ? AND key IN (SELECT value FROM json_each(?))`,
+      ),
       listVersions: db.prepare(
         'SELECT version, created_at, created_by FROM secret_versions WHERE secret_id = ? ORDER BY version DESC',
       ),
       getVersion: db.prepare('SELECT sealed FROM secret_versions WHERE secret_id = ? AND version = ?'),
       // json_each: one statement for any number of keys.
       getSecrets: db.prepare(
-        `SELECT ${META_COLUMNS}, sealed FROM secrets WHERE workspace_id = ? AND key IN (SELECT value FROM json_each(?))`,
+        `SELECT ${ROW_COLUMNS} FROM secrets WHERE workspace_id = ? AND key IN (SELECT value FROM json_each(?))`,
       ),
-      listSecretRows: db.prepare(
-        `SELECT ${META_COLUMNS}, sealed FROM secrets WHERE workspace_id = ? ORDER BY key`,
-      ),
+      listSecretRows: db.prepare(`SELECT ${ROW_COLUMNS} FROM secrets WHERE workspace_id = ? ORDER BY key`),
       insertServiceToken: db.prepare(
         `INSERT INTO service_tokens (${SERVICE_TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
@@ -320,14 +374,14 @@ export class SqliteStore implements Store {
   }
 
   async insertSecret(row: NewSecretRow, actor: string, audit?: AuditAppend): Promise<void> {
-    const s: SecretRow = {
-      ...row,
-      sealed: typeof row.sealed === 'function' ? await row.sealed() : row.sealed,
-    };
+    const sealed = typeof row.sealed === 'function' ? await row.sealed() : row.sealed;
+    const mac = typeof row.mac === 'function' ? await row.mac() : (row.mac ?? null);
+    const s: SecretRow = { ...row, sealed, mac };
     try {
       await this.writes.run(() => {
         this.insertSecretRow(s);
         this.stmt.insertVersion.run(s.id, s.version, s.sealed, s.updatedAt, actor);
+        this.stmt.addValueBytes.run(s.workspaceId, valueBytesOf(s.sealed));
         if (audit) this.audit.appendSync(audit);
       });
     } catch (error) {
@@ -351,12 +405,31 @@ export class SqliteStore implements Store {
       s.createdAt,
       s.updatedAt,
       s.sealed,
+      s.mac,
     );
   }
 
   async getSecret(workspaceId: string, key: string): Promise<SecretRow | undefined> {
     const r = this.stmt.getSecret.get(workspaceId, key) as SecretRecord<string> | undefined;
-    return r && { ...toMeta(r), sealed: r.sealed as Buffer };
+    return r && toRow(r);
+  }
+
+  async listSecretSizes(
+    workspaceId: string,
+    page: { afterKey?: string; limit: number } | { keys: readonly string[] },
+  ): Promise<SizedSecretMeta[]> {
+    const rows = (
+      'keys' in page
+        ? page.keys.length === 0
+          ? []
+          : this.stmt.sizesOf.all(workspaceId, JSON.stringify(page.keys))
+        : this.stmt.sizesAfter.all(workspaceId, page.afterKey ?? '', page.limit)
+    ) as (SecretRecord<string> & { value_bytes: number })[];
+    return rows.map((r) => toSizedMeta(r, parseList));
+  }
+
+  async valueBytes(workspaceId: string): Promise<number> {
+    return (this.stmt.valueBytes.get(workspaceId) as number | undefined) ?? 0;
   }
 
   async countSecrets(workspaceId: string): Promise<number> {
@@ -377,7 +450,7 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Optimistic: read, compute, then write only if the version did not move meanwhile.
+   * Optimistic: read, compute, then write only if the row did not change meanwhile.
    * better-sqlite3 is synchronous, so another request can only slip in while `compute`
    * awaits; then this simply runs again on the new row.
    */
@@ -395,10 +468,12 @@ export class SqliteStore implements Store {
       if (changes === null) return applyChanges(current, { updatedAt: current.updatedAt });
       const row = applyChanges(current, changes);
       const written = await this.writes.run(() => {
-        if (!this.updateIfVersion(workspaceId, current.id, current.version, changes)) return false;
+        if (!this.updateIfUnchanged(workspaceId, current, changes)) return false;
         if (changes.sealed !== undefined && changes.version !== undefined) {
           this.stmt.insertVersion.run(current.id, changes.version, changes.sealed, changes.updatedAt, actor);
-          this.stmt.pruneVersions.run(current.id, changes.version - this.versionsToKeep);
+          const pruned = this.stmt.pruneVersions.all(current.id, changes.version - this.versionsToKeep);
+          const freed = (pruned as number[]).reduce((n, bytes) => n + bytes, 0);
+          this.stmt.addValueBytes.run(workspaceId, valueBytesOf(changes.sealed) - freed);
         }
         if (audit) this.audit.appendSync(audit(row));
         return true;
@@ -408,35 +483,38 @@ export class SqliteStore implements Store {
     throw new Error('modifySecret: the row kept changing under 1000 attempts');
   }
 
-  private updateIfVersion(
-    workspaceId: string,
-    id: string,
-    expectedVersion: number,
-    changes: SecretChanges,
-  ): boolean {
+  /**
+   * Writes `changes` only if the row is still as read: same version and same updated_at,
+   * which every change moves (revoke and restore keep the version). `changes` were computed
+   * from the whole row, its MAC included: written over a row changed meanwhile, the columns
+   * it does not set would no longer be the ones its MAC covers.
+   */
+  private updateIfUnchanged(workspaceId: string, current: SecretRow, changes: SecretChanges): boolean {
     const fields = changedFields(changes);
     const signature = fields.join(',');
     let statement = this.updateStatements.get(signature);
     if (!statement) {
       const sets = fields.map((f) => `${CHANGE_COLUMNS[f]} = ?`).join(', ');
       statement = this.db.prepare(
-        `UPDATE secrets SET ${sets} WHERE workspace_id = ? AND id = ? AND version = ?`,
+        `UPDATE secrets SET ${sets} WHERE workspace_id = ? AND id = ? AND version = ? AND updated_at = ?`,
       );
       this.updateStatements.set(signature, statement);
     }
     const values = fields.map((f) => encodeChange(f, changes[f]));
-    return statement.run(...values, workspaceId, id, expectedVersion).changes === 1;
+    return (
+      statement.run(...values, workspaceId, current.id, current.version, current.updatedAt).changes === 1
+    );
   }
 
   async getSecrets(workspaceId: string, keys: readonly string[]): Promise<SecretRow[]> {
     if (keys.length === 0) return [];
     const rows = this.stmt.getSecrets.all(workspaceId, JSON.stringify(keys)) as SecretRecord<string>[];
-    return rows.map((r) => ({ ...toMeta(r), sealed: r.sealed as Buffer }));
+    return rows.map(toRow);
   }
 
   async listSecretRows(workspaceId: string): Promise<SecretRow[]> {
     const rows = this.stmt.listSecretRows.all(workspaceId) as SecretRecord<string>[];
-    return rows.map((r) => ({ ...toMeta(r), sealed: r.sealed as Buffer }));
+    return rows.map(toRow);
   }
 
   async insertServiceToken(row: ServiceTokenRow, audit?: AuditAppend): Promise<void> {
@@ -489,7 +567,9 @@ export class SqliteStore implements Store {
 
   async deleteSecret(workspaceId: string, key: string, audit?: AuditAppend): Promise<boolean> {
     return this.writes.run(() => {
+      const freed = this.stmt.versionBytes.get(workspaceId, key) as number;
       const found = this.stmt.deleteSecret.run(workspaceId, key).changes === 1;
+      if (found) this.stmt.addValueBytes.run(workspaceId, -freed);
       if (found && audit) this.audit.appendSync(audit);
       return found;
     });
