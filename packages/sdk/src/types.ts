@@ -341,6 +341,7 @@ export type AuditAction =
   | 'token.revoke'
   | 'key.rotate_master'
   | 'key.rotate_workspace'
+  | 'key.rotate_server'
   | 'key.reencrypt'
   | 'audit.list';
 
@@ -365,6 +366,7 @@ export const AUDIT_ACTIONS: readonly AuditAction[] = [
   'token.revoke',
   'key.rotate_master',
   'key.rotate_workspace',
+  'key.rotate_server',
   'key.reencrypt',
   'audit.list',
 ];

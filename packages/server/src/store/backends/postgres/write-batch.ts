@@ -269,7 +269,7 @@ export class WriteBatcher {
     const values: unknown[] = [];
     const ctes = secretWrites(writes, values, this.deps.versionsToKeep);
     if (sealer) {
-      const current = await lockHead(client, workspaceId, sealer.genesis);
+      const current = await lockHead(client, workspaceId, sealer);
       const { records, head } = chainEvents({ workspaceId, sealer, events }, current);
       ctes.push(`entries AS (${insertEntries(records, values)})`, `head AS (${updateHead(head, values)})`);
     }
