@@ -110,7 +110,7 @@ export interface AuditDeps {
    * The audit key's versions behind `sealer`, read again when stale before each append, so a
    * rotation made elsewhere is used here within KEY_REFRESH_MS (server-keys.ts).
    */
-  keys?: Pick<ServerKeySet, 'fresh' | 'loadedSince'>;
+  keys?: Pick<ServerKeySet, 'fresh' | 'reload'>;
   /** Whether a read (or sign-in) whose entry cannot be written fails (default) or goes on. */
   reads?: 'required' | 'best-effort';
   /** Told when a refusal could not be recorded (the refusal itself still reaches the caller). */
@@ -213,7 +213,7 @@ export function createAuditService({ store, sealer, keys, warn, reads = 'require
 
     /** Reads the audit key's versions again now (after a rotation this process made). */
     async reloadKeys(): Promise<void> {
-      await keys?.loadedSince(Date.now());
+      await keys?.reload();
     },
 
     /** One entry by a principal in its own workspace. */

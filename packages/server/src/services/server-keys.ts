@@ -9,9 +9,10 @@
  * - when what it holds is older than KEY_REFRESH_MS and a caller asks (`fresh`), so a new
  *   version or a retirement made by another node or an operator command is seen everywhere
  *   within that time, without a restart;
- * - when a caller meets a version newer than it holds (`loadedSince`): at most one read per
- *   RELOAD_GAP_MS whatever callers present, each caller waiting for a read that started after
- *   it asked, so a version committed before it asked is always found.
+ * - when a caller needs what was committed before it asked (`reload`): it waits for a read
+ *   that started after it asked, so such a version is always found. Reads prompted by what a
+ *   client sent (an unknown version in a token) are `spaced`: at most one per RELOAD_GAP_MS,
+ *   shared by every caller waiting, however many unknown versions are presented.
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
 import { toKeyObject, unwrapServerKey, wrapServerKey } from '../crypto/envelope.js';
@@ -90,6 +91,9 @@ export class ServerKeySet {
   /** When the last completed read started. */
   private loadedAt = -Infinity;
   private lastStart = -Infinity;
+  /** Reads started, and the number of the last one completed (one at a time, in order). */
+  private started = 0;
+  private completed = 0;
   private inflight: Promise<void> | undefined;
 
   private constructor(
@@ -107,10 +111,10 @@ export class ServerKeySet {
     clock: () => number = Date.now,
   ): Promise<ServerKeySet> {
     const set = new ServerKeySet(source, asMasterKeys(masters), name, clock);
-    await set.loadedSince(clock());
+    await set.reload();
     if (set.held.size === 0) {
       await set.add(1); // false: another process made it meanwhile
-      await set.loadedSince(clock());
+      await set.reload();
     }
     if (set.held.size === 0) throw new Error(`server key '${name}' could not be created`);
     return set;
@@ -155,32 +159,43 @@ export class ServerKeySet {
    */
   async fresh(): Promise<void> {
     const due = this.clock() - KEY_REFRESH_MS;
-    if (this.loadedAt >= due) return;
     try {
-      await this.loadedSince(due);
+      // A read under way may have started before `due`: then another one follows it.
+      while (this.loadedAt < due) {
+        this.inflight ??= this.load(true);
+        await this.inflight;
+      }
     } catch {
       // The store is failing: whatever the caller does next will say so.
     }
   }
 
-  /** Resolves once a read of the versions that started at or after `since` has completed. */
-  async loadedSince(since: number): Promise<void> {
-    // A read already under way may have started before `since`: then another one follows it.
-    while (this.loadedAt < since) {
-      this.inflight ??= this.load().finally(() => (this.inflight = undefined));
+  /**
+   * Resolves once a read of the versions that started after this call has completed.
+   * `spaced`: the read starts no sooner than RELOAD_GAP_MS after the one before.
+   */
+  async reload(options: { spaced?: boolean } = {}): Promise<void> {
+    const wanted = this.started + 1;
+    // A read under way started before this call: the one after it is wanted.
+    while (this.completed < wanted) {
+      this.inflight ??= this.load(options.spaced === true);
       await this.inflight;
     }
   }
 
-  private async load(): Promise<void> {
-    const wait = this.lastStart + RELOAD_GAP_MS - this.clock();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    const started = (this.lastStart = this.clock());
-    const rows = await this.source.serverKeyVersions(this.name);
-    const next = new Map<number, Held>();
-    for (const row of rows) next.set(row.version, this.unchanged(row) ?? this.unwrap(row));
-    this.held = next;
-    this.loadedAt = started;
+  private load(spaced: boolean): Promise<void> {
+    return (async () => {
+      const wait = spaced ? this.lastStart + RELOAD_GAP_MS - this.clock() : 0;
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const number = ++this.started;
+      const startedAt = (this.lastStart = this.clock());
+      const rows = await this.source.serverKeyVersions(this.name);
+      const next = new Map<number, Held>();
+      for (const row of rows) next.set(row.version, this.unchanged(row) ?? this.unwrap(row));
+      this.held = next;
+      this.loadedAt = startedAt;
+      this.completed = number;
+    })().finally(() => (this.inflight = undefined));
   }
 
   private unchanged(row: ServerKeyRow): Held | undefined {

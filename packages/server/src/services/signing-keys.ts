@@ -44,7 +44,7 @@ export class SigningKeys {
   async forSigning(): Promise<HeldServerKey> {
     const latest = await this.source.latestServerKeyVersion(SIGNING_KEY_NAME);
     if (latest !== undefined && latest !== this.set.newest().version) {
-      await this.set.loadedSince(this.clock());
+      await this.set.reload();
     } else {
       await this.set.fresh();
     }
@@ -53,7 +53,7 @@ export class SigningKeys {
       // Every version retired (a rotation never leaves it so; a row was removed behind the
       // server's back): the next version is made here, and any node may be the one.
       await this.set.add(this.set.newest().version + 1);
-      await this.set.loadedSince(this.clock());
+      await this.set.reload();
       current = this.set.current();
     }
     if (!current) throw new Error('no access-token signing key is usable');
@@ -65,8 +65,9 @@ export class SigningKeys {
     await this.set.fresh();
     let held = this.set.get(version);
     if (!held && version > this.set.newest().version && version <= MAX_VERSION) {
-      // Perhaps added since this node last read them: read them again.
-      await this.set.loadedSince(this.clock());
+      // Perhaps added since this node last read them: read them again (spaced: the version
+      // comes from the client, who could otherwise make every request cost a read).
+      await this.set.reload({ spaced: true });
       held = this.set.get(version);
     }
     if (!held || (held.retiredAt !== null && held.retiredAt <= this.clock())) return undefined;

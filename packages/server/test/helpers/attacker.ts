@@ -4,7 +4,7 @@
  * crypto/audit-mac.ts) with node:crypto alone, not with the server's code: unwrap a server key
  * row, sign access tokens with any claims, MAC audit entries and heads.
  */
-import { createDecipheriv, createHmac } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 
 /** A row of `server_keys` as read from the database (columns as stored). */
 export interface ServerKeyRecord {
@@ -88,4 +88,16 @@ export function auditHeadMacV1(key: Buffer, workspaceId: string, seq: number, ma
     .update(`ductape/audit-head/v1\0${workspaceId}\0${seq}\0`, 'utf8')
     .update(mac)
     .digest();
+}
+
+/** A server key wrapped as rows were before keys had versions (format 1: bound to the name alone). */
+export function wrapLegacyServerKey(masterKey: string, name: string, raw: Buffer): Buffer {
+  const header = Buffer.of(1);
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', Buffer.from(masterKey, 'base64'), nonce, {
+    authTagLength: 16,
+  });
+  cipher.setAAD(Buffer.concat([header, Buffer.from(`ductape/server-key/v1\0${name}`, 'utf8')]));
+  const body = Buffer.concat([cipher.update(raw), cipher.final()]);
+  return Buffer.concat([header, nonce, body, cipher.getAuthTag()]);
 }

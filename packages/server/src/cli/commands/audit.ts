@@ -177,7 +177,9 @@ export function registerAuditCommands(program: Command): void {
 
   audit
     .command('export')
-    .description('Every matching entry as JSON lines, oldest first, with each chain link (prev_mac, mac)')
+    .description(
+      'Every matching entry as JSON lines, oldest first, with each chain link (mac_key, prev_mac, mac)',
+    )
     .option('--workspace <id>', 'only this workspace (default: every chain)')
     .option('--since <time>', 'entries at or after this time (ISO 8601)')
     .option('--until <time>', 'entries before this time (ISO 8601)')

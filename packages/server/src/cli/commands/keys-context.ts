@@ -43,7 +43,7 @@ export type KeyAction = 'key.rotate_master' | 'key.rotate_workspace' | 'key.rota
 export interface KeyAudit {
   /**
    * One entry in `chains` (one id or several), or in every chain when undefined; returns how
-   * many were written. Written with the newest audit key (read again first), so each moves
+   * many were written. Written with the newest audit key (read again at the first record), so each moves
    * its chain onto that key; a chain whose head is sealed with a retired key is left alone
    * and named in a warning: it was rewritten behind the server's back (`audit verify`).
    */
@@ -60,12 +60,15 @@ export async function openKeyAudit(context: KeysContext): Promise<KeyAudit> {
   const { loadAuditService, operatorActor } = await import('../../services/audit.service.js');
   const open = () => loadAuditService(context.store, context.masters.keys);
   let audit = await open().catch(() => undefined);
+  let reloaded = false;
   const actor = operatorActor();
   return {
     async record(action, detail, chains) {
       try {
         audit ??= await open();
-        await audit.reloadKeys();
+        // Once: a rotation may have added an audit key version since it was opened.
+        if (!reloaded) await audit.reloadKeys();
+        reloaded = true;
       } catch (error) {
         info(`warning: ${action} could not be recorded in the audit log: ${(error as Error).message}`);
         return 0;

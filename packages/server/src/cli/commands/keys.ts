@@ -35,7 +35,9 @@ function count(name: string, max: number) {
 export function registerKeysCommands(program: Command): void {
   const keys = program
     .command('keys')
-    .description('Rotate master keys and workspace data keys (operator: acts on the store directly, online)');
+    .description(
+      'Rotate the master key, the server keys and workspace data keys (operator: acts on the store directly, online)',
+    );
 
   keys
     .command('rotate-master')
