@@ -107,8 +107,8 @@ export interface AuditDeps {
   /** Every version of the audit key this process holds (crypto/audit-mac.ts). */
   sealer: AuditKeyring;
   /**
-   * The audit key's versions behind `sealer`, read again when stale before each append, so a
-   * rotation made elsewhere is used here within KEY_REFRESH_MS (server-keys.ts).
+   * The audit key's versions behind `sealer`, read again in the background when stale, so a
+   * rotation made elsewhere is used here within about KEY_REFRESH_MS (server-keys.ts).
    */
   keys?: Pick<ServerKeySet, 'fresh' | 'reload'>;
   /** Whether a read (or sign-in) whose entry cannot be written fails (default) or goes on. */
@@ -154,8 +154,9 @@ export function createAuditService({ store, sealer, keys, warn, reads = 'require
     const batch = chain.pending;
     chain.pending = { events: [], waiters: [] };
     chain.busy = true;
-    (keys?.fresh() ?? Promise.resolve())
-      .then(() => store.appendAudit({ workspaceId, events: batch.events, sealer }))
+    keys?.fresh();
+    store
+      .appendAudit({ workspaceId, events: batch.events, sealer })
       .then(
         () => batch.waiters.forEach((w) => w.resolve()),
         (error: unknown) => batch.waiters.forEach((w) => w.reject(error)),
@@ -207,7 +208,7 @@ export function createAuditService({ store, sealer, keys, warn, reads = 'require
     ): AuditAppend {
       // Appended with a change, in its transaction: the keys are read again in the background
       // when stale (a chain moved to a newer key is adopted by the store in any case).
-      void keys?.fresh();
+      keys?.fresh();
       return { workspaceId, events: fields.map((f) => event(actor, action, f)), sealer };
     },
 

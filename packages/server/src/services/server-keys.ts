@@ -8,7 +8,8 @@
  * older ones. A process holds a key's versions in a `ServerKeySet`, which reads them again:
  * - when what it holds is older than KEY_REFRESH_MS and a caller asks (`fresh`), so a new
  *   version or a retirement made by another node or an operator command is seen everywhere
- *   within that time, without a restart;
+ *   within about that time, without a restart. In the background: no request ever waits on
+ *   it, so a database that stops answering does not hold requests twice as long;
  * - when a caller needs what was committed before it asked (`reload`): it waits for a read
  *   that started after it asked, so such a version is always found. Reads prompted by what a
  *   client sent (an unknown version in a token) are `spaced`: at most one per RELOAD_GAP_MS,
@@ -154,20 +155,15 @@ export class ServerKeySet {
   }
 
   /**
-   * Reads the versions again when those held are older than KEY_REFRESH_MS. A failed read
-   * keeps what is held (the next caller tries again, at most once per RELOAD_GAP_MS).
+   * Starts a read of the versions when those held are older than KEY_REFRESH_MS, and returns
+   * at once. A failed read keeps what is held (the next caller starts another, at most one
+   * per RELOAD_GAP_MS).
    */
-  async fresh(): Promise<void> {
-    const due = this.clock() - KEY_REFRESH_MS;
-    try {
-      // A read under way may have started before `due`: then another one follows it.
-      while (this.loadedAt < due) {
-        this.inflight ??= this.load(true);
-        await this.inflight;
-      }
-    } catch {
-      // The store is failing: whatever the caller does next will say so.
-    }
+  fresh(): void {
+    if (this.inflight || this.loadedAt >= this.clock() - KEY_REFRESH_MS) return;
+    this.inflight = this.load(true);
+    // The store is failing: whatever the caller does next will say so.
+    this.inflight.catch(() => undefined);
   }
 
   /**

@@ -8,7 +8,7 @@
  * On several nodes: a sign-in asks the store for the newest version first (one indexed
  * lookup), so a version added anywhere signs the very next token; a token naming a version
  * newer than a node holds makes it read the versions (at most once a second); and every node
- * reads them again within KEY_REFRESH_MS of a retirement.
+ * reads them again within about KEY_REFRESH_MS of a retirement.
  */
 import type { KeyObject } from 'node:crypto';
 import type { MasterKey } from '../crypto/key-provider.js';
@@ -46,7 +46,7 @@ export class SigningKeys {
     if (latest !== undefined && latest !== this.set.newest().version) {
       await this.set.reload();
     } else {
-      await this.set.fresh();
+      this.set.fresh();
     }
     let current = this.set.current();
     if (!current) {
@@ -62,7 +62,7 @@ export class SigningKeys {
 
   /** The key that checks a token naming `version`; undefined when that version may not verify now. */
   async forVerifying(version: number): Promise<KeyObject | undefined> {
-    await this.set.fresh();
+    this.set.fresh();
     let held = this.set.get(version);
     if (!held && version > this.set.newest().version && version <= MAX_VERSION) {
       // Perhaps added since this node last read them: read them again (spaced: the version
