@@ -106,8 +106,8 @@ describe('master key rotation with the key file in the data dir (embedded defaul
       master_key_id: newId,
       replaced_key_ids: [oldId],
       rewrapped_workspace_keys: 120,
-      // The audit MAC key's first version; the signing key's was re-wrapped as it was retired.
-      rewrapped_server_keys: 1,
+      // None left: both first versions were re-wrapped as they were retired, before the rest.
+      rewrapped_server_keys: 0,
       changed_meanwhile: 0,
       remaining: 0,
       complete: true,
@@ -175,14 +175,13 @@ describe('an interrupted rotation with the key file in the data dir', () => {
     expectExit(partial.result, 0);
     assert.equal(partial.json.complete, false);
     // Before re-wrapping, the new signing and audit key versions were added under the new key,
-    // and the old signing key re-wrapped under it, retired: the data keys and the audit key's
-    // first version were left.
-    assert.equal(partial.json.remaining, 150 + 1 - 10);
+    // and the old ones re-wrapped under it, retired (the audit key's once every chain had moved
+    // on): the data keys were left.
+    assert.equal(partial.json.remaining, 150 - 10);
     assert.equal(partial.json.key_file, 'pending');
     const nextId = keyFileId(join(dataDir, 'master.key.next'));
     assert.equal(partial.json.master_key_id, nextId);
     assert.equal(keyFileId(join(dataDir, 'master.key')), oldId, 'master.key is replaced only at the end');
-    // ... and once every audit chain had moved on, the audit key's first version was retired.
     const underNext = 10 + 4;
     assert.deepEqual(await kekCounts(env), { [oldId]: total - underNext, [nextId]: underNext });
 
@@ -326,8 +325,8 @@ describeEachBackend('master key rotation with the keys in the environment: a rol
     });
     expectExit(partial.result, 0);
     assert.equal(partial.json.complete, false);
-    // Under the third key: the new signing and audit key versions, signing version 2 (retired), 7
-    // re-wrapped keys, and audit version 2, retired once every chain moved on.
+    // Under the third key: the new signing and audit key versions, signing and audit version 2
+    // (retired), and 7 re-wrapped keys.
     const third7 = 3 + 7 + 1;
     assert.deepEqual(await kekCounts(env), {
       [idOfBase64(newKey)]: 86 - third7,

@@ -16,11 +16,12 @@
  * backups made before the rotation, and deleting it is the operator's decision.
  *
  * Server keys (unless --no-server-keys): before any row is re-wrapped, the signing and audit
- * keys get a new version wrapped by the target alone, and the older signing keys are re-wrapped
- * under it already retired (keys-server.ts). Whoever held the old master key and a copy of the
- * database thus holds no key the servers sign or seal with from now on, and the old signing
- * key is refused once the token lifetime has passed. Once per target key: a resumed run does
- * not rotate them again.
+ * keys get a new version wrapped by the target alone, the older signing keys are re-wrapped
+ * under it already retired, and the audit key's rotation is finished (every chain moved on,
+ * the older audit key re-wrapped under the target retired; keys-server.ts). Whoever held the
+ * old master key and a copy of the database thus holds no key the servers sign or seal with
+ * from now on, and no old server key exists under the target except as retired. Once per
+ * target key: a resumed run does not rotate them again.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -125,6 +126,19 @@ export async function rotateMaster(context: KeysContext, options: RotateMasterOp
     options.serverKeys === false
       ? undefined
       : await rotateServerKeyVersions(context, target, { ...options, oncePerTarget: true });
+  // The audit key's rotation ends before anything else is re-wrapped: the older audit key then
+  // reaches the new master key only retired, never as a key a copy of the database could put
+  // back in use.
+  const serverRecord = {
+    action: 'key.rotate_server' as const,
+    detail: {
+      signing_key_version: rotated?.signing.version ?? null,
+      audit_key_version: rotated?.audit.version ?? null,
+      master_key_id: target.id,
+    },
+  };
+  if (rotated?.audit.added === true) await audit.record(serverRecord.action, serverRecord.detail);
+  const auditKey = (await finishAuditRotation(context, audit, target, serverRecord)) ?? rotated?.audit;
 
   let bar: ReturnType<typeof progressBar> | undefined;
   const result: RewrapResult = await rewrapUnder(context.store.keys, context.masters.keys, target, {
@@ -153,7 +167,6 @@ export async function rotateMaster(context: KeysContext, options: RotateMasterOp
     },
   };
   await audit.record(record.action, record.detail);
-  const auditKey = (await finishAuditRotation(context, audit, target, record)) ?? rotated?.audit;
   const keyFile = complete && promote ? 'replaced' : promote ? 'pending' : 'unchanged';
 
   if (options.json === true) {
