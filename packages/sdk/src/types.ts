@@ -347,6 +347,7 @@ export type AuditAction =
   | 'token.revoke'
   | 'key.rotate_master'
   | 'key.rotate_workspace'
+  | 'key.rotate_server'
   | 'key.reencrypt'
   | 'audit.list';
 
@@ -371,6 +372,7 @@ export const AUDIT_ACTIONS: readonly AuditAction[] = [
   'token.revoke',
   'key.rotate_master',
   'key.rotate_workspace',
+  'key.rotate_server',
   'key.reencrypt',
   'audit.list',
 ];

@@ -7,12 +7,13 @@ import type { Config } from './config.js';
 import { loadMasterKeys } from './crypto/master-key-files.js';
 import { Keyring } from './crypto/keyring.js';
 import { loadAuditService, type AuditService } from './services/audit.service.js';
-import { createIdentityService, loadSigningKey, type IdentityService } from './services/identity.service.js';
+import { createIdentityService, type IdentityService } from './services/identity.service.js';
 import { createSecretsService, type SecretsService } from './services/secrets.service.js';
 import { createTokensService, type TokensService } from './services/tokens.service.js';
 import { createUsageService, type UsageService } from './services/usage.service.js';
 import { PrincipalCache } from './services/principal-cache.js';
 import { convertLegacyWorkspaces } from './services/secret-integrity.js';
+import { SigningKeys } from './services/signing-keys.js';
 import type { Store } from './store/types.js';
 
 export interface Runtime {
@@ -58,7 +59,7 @@ export async function openRuntime(
     log?.info(store.migration, `migrated the ${store.backend} schema to version ${store.migration.to}`);
   }
   try {
-    const signingKey = await loadSigningKey(store, loaded.keys);
+    const signingKeys = await SigningKeys.open(store.keys, loaded.keys);
     const keyring = new Keyring(loaded.keys, store.keys);
     // Rows from before row MACs get theirs before anything is served (secret-integrity.ts).
     const converted = await convertLegacyWorkspaces(store, keyring);
@@ -88,7 +89,7 @@ export async function openRuntime(
         store,
         principals,
         keyring,
-        signingKey,
+        signingKeys,
         accessTokenTtlSeconds: config.accessTokenTtlSeconds,
         signInLimits: config.signInLimits,
         audit,

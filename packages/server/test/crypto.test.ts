@@ -7,10 +7,13 @@ import {
   sealValue,
   toKeyObject,
   unwrapDataKey,
+  unwrapServerKey,
   wrapDataKey,
+  wrapServerKey,
   type ValueBinding,
 } from '../src/crypto/envelope.js';
-import { signAccessToken, verifyAccessToken } from '../src/crypto/access-token.js';
+import { accessTokenKeyVersion, signAccessToken, verifyAccessToken } from '../src/crypto/access-token.js';
+import { unwrapServerKeyRow } from './helpers/attacker.js';
 import { generatePrivateKey, hashCredential, verifyCredential } from '../src/crypto/credentials.js';
 
 const dek = toKeyObject(randomBytes(32));
@@ -102,22 +105,91 @@ describe('private keys', () => {
 
 describe('access tokens', () => {
   const key = toKeyObject(randomBytes(32));
-  const claims = { w: 'ws', u: 'user', g: 1, iat: 1000, exp: 2000 };
+  const claims = { w: 'ws', u: 'user', g: 1, iat: 1000, exp: 1900, k: 3 };
+  const verify = (token: string, now: number, k = 3, ttl = 900) => verifyAccessToken(key, k, token, now, ttl);
 
   it('verify before expiry and report expiry after', () => {
     const token = signAccessToken(key, claims);
-    assert.deepEqual(verifyAccessToken(key, token, 1500), { ok: true, claims });
-    assert.deepEqual(verifyAccessToken(key, token, 2000), { ok: false, reason: 'expired' });
+    assert.equal(accessTokenKeyVersion(token), 3);
+    assert.deepEqual(verify(token, 1500), { ok: true, claims });
+    assert.deepEqual(verify(token, 1900), { ok: false, reason: 'expired' });
   });
 
-  it('refuse a token signed by another key or with an edited payload', () => {
+  it('refuse a token signed by another key, with an edited payload, or naming another key version', () => {
     const token = signAccessToken(key, claims);
-    assert.deepEqual(verifyAccessToken(toKeyObject(randomBytes(32)), token, 1500), {
+    assert.deepEqual(verifyAccessToken(toKeyObject(randomBytes(32)), 3, token, 1500, 900), {
       ok: false,
       reason: 'invalid',
     });
     const forged = signAccessToken(key, { ...claims, u: 'admin' }).split('.')[0] + '.' + token.split('.')[1];
-    assert.deepEqual(verifyAccessToken(key, forged, 1500), { ok: false, reason: 'invalid' });
-    assert.deepEqual(verifyAccessToken(key, 'garbage', 1500), { ok: false, reason: 'invalid' });
+    assert.deepEqual(verify(forged, 1500), { ok: false, reason: 'invalid' });
+    assert.deepEqual(verify('garbage', 1500), { ok: false, reason: 'invalid' });
+    assert.deepEqual(verify(token, 1500, 2), { ok: false, reason: 'invalid' });
+    assert.equal(accessTokenKeyVersion('dat_bm90IGpzb24.x'), undefined);
+    assert.equal(accessTokenKeyVersion(signAccessToken(key, { ...claims, k: 0 })), undefined);
+  });
+
+  it('a token without a key version is version 1 (made before versions existed)', () => {
+    const { k: _k, ...old } = claims;
+    const token = signAccessToken(key, old);
+    assert.equal(accessTokenKeyVersion(token), 1);
+    assert.equal(verify(token, 1500, 1).ok, true);
+  });
+
+  it('refuse what only a stolen key makes: longer than the lifetime, issued in the future, odd times', () => {
+    const sign = (changes: Record<string, unknown>) =>
+      signAccessToken(key, { ...claims, ...changes } as never);
+    assert.deepEqual(verify(sign({ exp: 1901 }), 1500), { ok: false, reason: 'invalid' });
+    assert.deepEqual(verify(sign({ exp: 1000 + 10 * 365 * 86400 }), 1500), { ok: false, reason: 'invalid' });
+    // Within the lifetime, but ten years ahead.
+    const ahead = 10 * 365 * 86400;
+    assert.deepEqual(verify(sign({ iat: 1000 + ahead, exp: 1900 + ahead }), 1500), {
+      ok: false,
+      reason: 'invalid',
+    });
+    // A minute of clock skew between nodes is tolerated.
+    assert.equal(verify(sign({ iat: 1560, exp: 2400 }), 1500).ok, true);
+    for (const odd of [
+      { iat: 1000.5 },
+      { iat: '1000' },
+      { iat: undefined },
+      { exp: 1000 },
+      { g: '1' },
+      { w: 1 },
+    ]) {
+      assert.deepEqual(verify(sign(odd), 1500), { ok: false, reason: 'invalid' }, JSON.stringify(odd));
+    }
+  });
+});
+
+describe('server keys', () => {
+  const kek = toKeyObject(randomBytes(32));
+  const raw = randomBytes(32);
+  const binding = { name: 'access-token-signing', version: 2, retiredAt: null };
+
+  it('open only under the name, version and retirement they were wrapped with', () => {
+    const wrapped = wrapServerKey(kek, binding, raw);
+    assert.equal(wrapped[0], 2, 'format byte');
+    assert.deepEqual(unwrapServerKey(kek, binding, wrapped), raw);
+    for (const other of [
+      { ...binding, name: 'audit-mac' },
+      { ...binding, version: 3 },
+      { ...binding, retiredAt: 1 },
+    ]) {
+      assert.throws(() => unwrapServerKey(kek, other, wrapped), OpenError, JSON.stringify(other));
+    }
+    const retired = wrapServerKey(kek, { ...binding, retiredAt: 1234 }, raw);
+    assert.throws(() => unwrapServerKey(kek, binding, retired), OpenError, 'retirement undone');
+  });
+
+  it('the documented format: an outside implementation opens it', () => {
+    const base64 = randomBytes(32).toString('base64');
+    const wrapped = wrapServerKey(
+      toKeyObject(Buffer.from(base64, 'base64')),
+      { ...binding, retiredAt: 99 },
+      raw,
+    );
+    const row = { name: binding.name, version: 2, retired_at: 99, wrapped };
+    assert.deepEqual(unwrapServerKeyRow(base64, row), raw);
   });
 });

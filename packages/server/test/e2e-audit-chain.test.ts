@@ -323,6 +323,53 @@ describeEachBackend('audit chain', (backend) => {
     await assertIntact(server, ws);
   });
 
+  test('a workspace whose whole chain was deleted is named, with or without --workspace', async () => {
+    const victim = await server.newWorkspace('victim');
+    const id = victim.workspace_id;
+    await server.client(victim).secrets.create({ key: 'V', value: 'victim-value' });
+    await assertIntact(server, id);
+    const rows = (await sql('SELECT * FROM audit_log WHERE workspace_id = $1 ORDER BY seq', [id])) as Record<
+      string,
+      unknown
+    >[];
+    const [head] = (await sql('SELECT * FROM audit_heads WHERE workspace_id = $1', [id])) as Record<
+      string,
+      unknown
+    >[];
+    assert.ok(head && rows.length >= 2);
+    const putBack = async (): Promise<void> => {
+      await sql('DELETE FROM audit_log WHERE workspace_id = $1', [id]);
+      await sql('DELETE FROM audit_heads WHERE workspace_id = $1', [id]);
+      for (const row of [...rows.map((r) => ['audit_log', r] as const), ['audit_heads', head] as const]) {
+        const [table, values] = row;
+        const columns = Object.keys(values);
+        await sql(
+          `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`,
+          columns.map((c) => values[c]),
+        );
+      }
+    };
+
+    await sql('DELETE FROM audit_log WHERE workspace_id = $1', [id]);
+    await sql('DELETE FROM audit_heads WHERE workspace_id = $1', [id]);
+    await assertBroken(server, id, new RegExp(`${id}.*no audit entries`));
+    const all = await verify(server);
+    assert.equal(all.code, 1, all.text);
+    assert.match(all.text, new RegExp(`${id}\\s+BROKEN`));
+    const json = await runOperator(['audit', 'verify', '--json'], { env: server.env });
+    assert.equal(json.code, 1);
+    const reports = JSON.parse(json.stdout) as { workspace_id: string; intact: boolean }[];
+    assert.equal(reports.find((r) => r.workspace_id === id)?.intact, false);
+
+    // The next request starts a new chain at #1: still caught, it does not begin with the creation.
+    await server.client(victim).secrets.fetch('V');
+    await assertBroken(server, id, /entry #1 .*not the workspace's creation/);
+
+    await putBack();
+    await assertIntact(server, id);
+    assert.equal((await verify(server)).code, 0);
+  });
+
   if (backend === 'postgres') {
     test('two nodes appending to one workspace at once keep one chain', async () => {
       const second = await startTestServer(

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { describeEachBackend, newMasterKey } from './helpers/backends.js';
-import { OPERATOR_ENTRY, storeEnv, tempDir } from './helpers/harness.js';
+import { OPERATOR_ENTRY, runOperator, storeEnv, tempDir } from './helpers/harness.js';
 import { sleep } from './helpers/http.js';
 import {
   expectExit,
@@ -101,16 +101,24 @@ describe('master key rotation with the key file in the data dir (embedded defaul
     expectExit(run.result, 0);
     newId = keyFileId(join(dataDir, 'master.key'));
     assert.notEqual(newId, oldId);
-    assert.deepEqual(run.json, {
+    const { signing_key: signing, audit_key: auditKey, ...rest } = run.json;
+    assert.deepEqual(rest, {
       master_key_id: newId,
       replaced_key_ids: [oldId],
       rewrapped_workspace_keys: 120,
-      rewrapped_server_keys: 2, // the token signing key and the audit MAC key
+      // None left: both first versions were re-wrapped as they were retired, before the rest.
+      rewrapped_server_keys: 0,
       changed_meanwhile: 0,
       remaining: 0,
       complete: true,
       key_file: 'replaced',
     });
+    // New versions of the signing and audit keys, wrapped by the new master key alone.
+    assert.deepEqual(
+      [(signing as { version: number }).version, (signing as { added: boolean }).added],
+      [2, true],
+    );
+    assert.deepEqual(auditKey, { version: 2, retired_versions: [1], remaining_chains: 0 });
     // Every workspace read again after the rotation, from the running server.
     await traffic.untilAllReadAfter(finished);
     await sleep(300);
@@ -123,11 +131,15 @@ describe('master key rotation with the key file in the data dir (embedded defaul
     assert.deepEqual(traffic.failures, []);
     assert.ok(during >= 20, `only ${during} requests overlapped the rotation`);
 
-    assert.deepEqual(await kekCounts(env), { [newId]: 122 });
+    // 120 data keys, and two versions each of the token signing key and the audit MAC key.
+    assert.deepEqual(await kekCounts(env), { [newId]: 124 });
     assert.equal(keyFileId(join(dataDir, 'master.key.previous')), oldId);
     assert.equal(existsSync(join(dataDir, 'master.key.next')), false);
     assert.match(server.output(), /re-read the master key files of the data dir/);
     assert.deepEqual(await verifyAll(server.url, traffic.all), []);
+    // Every audit chain went on under the new audit key, the server's appends included.
+    const verified = await runOperator(['audit', 'verify'], { env, cwd: tmpdir() });
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
   });
 
   it('the old key is no longer needed; a node given only the old key is refused with a clear message', async () => {
@@ -153,7 +165,8 @@ describe('an interrupted rotation with the key file in the data dir', () => {
     const server = await startServerProcess({ ...env, ...TRAFFIC_ENV });
     const oldId = keyFileId(join(dataDir, 'master.key'));
     const seeded = await seedWorkspaces(env, 150, 1);
-    const total = 150 + 2; // the data keys, the token signing key and the audit MAC key
+    // The data keys, and two versions each of the token signing key and the audit MAC key.
+    const total = 150 + 4;
     const traffic = new Traffic(() => [server.url], 6);
     traffic.add(seeded.slots);
     traffic.start();
@@ -161,12 +174,16 @@ describe('an interrupted rotation with the key file in the data dir', () => {
     const partial = await keysJson(['keys', 'rotate-master', '--limit', '10', '--batch-size', '3'], env);
     expectExit(partial.result, 0);
     assert.equal(partial.json.complete, false);
-    assert.equal(partial.json.remaining, total - 10);
+    // Before re-wrapping, the new signing and audit key versions were added under the new key,
+    // and the old ones re-wrapped under it, retired (the audit key's once every chain had moved
+    // on): the data keys were left.
+    assert.equal(partial.json.remaining, 150 - 10);
     assert.equal(partial.json.key_file, 'pending');
     const nextId = keyFileId(join(dataDir, 'master.key.next'));
     assert.equal(partial.json.master_key_id, nextId);
     assert.equal(keyFileId(join(dataDir, 'master.key')), oldId, 'master.key is replaced only at the end');
-    assert.deepEqual(await kekCounts(env), { [oldId]: total - 10, [nextId]: 10 });
+    const underNext = 10 + 4;
+    assert.deepEqual(await kekCounts(env), { [oldId]: total - underNext, [nextId]: underNext });
 
     // Killed for real, half-way: SIGKILL as soon as it has re-wrapped more rows.
     const child = spawn(process.execPath, [OPERATOR_ENTRY, 'keys', 'rotate-master', '--batch-size', '1'], {
@@ -175,7 +192,7 @@ describe('an interrupted rotation with the key file in the data dir', () => {
       stdio: 'ignore',
     });
     let counts = await kekCounts(env);
-    while ((counts[nextId] ?? 0) <= 10 && child.exitCode === null) {
+    while ((counts[nextId] ?? 0) <= underNext && child.exitCode === null) {
       await sleep(5);
       counts = await kekCounts(env);
     }
@@ -273,7 +290,7 @@ describeEachBackend('master key rotation with the keys in the environment: a rol
     );
     assert.deepEqual(traffic.failures, []);
     assert.ok(overlap >= 20, `only ${overlap} requests overlapped the rotation`);
-    assert.deepEqual(await kekCounts(env), { [idOfBase64(newKey)]: 82 });
+    assert.deepEqual(await kekCounts(env), { [idOfBase64(newKey)]: 84 });
     assert.deepEqual(await verifyAll(live[0]!.url, traffic.all), []);
   });
 
@@ -308,7 +325,13 @@ describeEachBackend('master key rotation with the keys in the environment: a rol
     });
     expectExit(partial.result, 0);
     assert.equal(partial.json.complete, false);
-    assert.deepEqual(await kekCounts(env), { [idOfBase64(newKey)]: 82 - 7, [idOfBase64(third)]: 7 });
+    // Under the third key: the new signing and audit key versions, signing and audit version 2
+    // (retired), and 7 re-wrapped keys.
+    const third7 = 3 + 7 + 1;
+    assert.deepEqual(await kekCounts(env), {
+      [idOfBase64(newKey)]: 86 - third7,
+      [idOfBase64(third)]: third7,
+    });
     // Run with the new key alone, the command cannot open the rest: it says which key it needs.
     const without = await keysJson(['keys', 'rotate-master'], { ...env, DUCTAPE_MASTER_KEY: third });
     expectExit(without.result, 1);
@@ -318,7 +341,10 @@ describeEachBackend('master key rotation with the keys in the environment: a rol
         `wrapped by master key ${idOfBase64(newKey)}, which this command does not have: give it in DUCTAPE_MASTER_KEY_PREVIOUS`,
       ),
     );
-    assert.deepEqual(await kekCounts(env), { [idOfBase64(newKey)]: 82 - 7, [idOfBase64(third)]: 7 });
+    assert.deepEqual(await kekCounts(env), {
+      [idOfBase64(newKey)]: 86 - third7,
+      [idOfBase64(third)]: third7,
+    });
     const finish = await keysJson(['keys', 'rotate-master'], {
       ...env,
       DUCTAPE_MASTER_KEY: newKey,
@@ -327,7 +353,7 @@ describeEachBackend('master key rotation with the keys in the environment: a rol
     expectExit(finish.result, 0);
     assert.equal(finish.json.complete, true);
     assert.equal(finish.json.rewrapped_workspace_keys, 80 - 7);
-    assert.deepEqual(await kekCounts(env), { [idOfBase64(third)]: 82 });
+    assert.deepEqual(await kekCounts(env), { [idOfBase64(third)]: 86 });
     await resumed.untilAllReadAfter(Date.now());
     await resumed.stop();
     report(

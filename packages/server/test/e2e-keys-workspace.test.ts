@@ -225,4 +225,29 @@ describeEachBackend('workspace data key rotation under traffic', (backend) => {
       assert.deepEqual(Object.keys(await headerCounts(env, control.workspace_id)), ['2']);
     },
   );
+
+  it('--all rotates and re-encrypts every workspace under traffic; --workspace and --all go alone', async () => {
+    let answers: { workspace_id: string; data_key_version: number; remaining: number }[] = [];
+    await underTraffic('rotate-workspace --all', async () => {
+      const from = Date.now();
+      const run = await keysJson(['keys', 'rotate-workspace', '--all', '--reencrypt'], env);
+      expectExit(run.result, 0);
+      answers = run.json as unknown as typeof answers;
+      return { from, to: Date.now() };
+    });
+    assert.deepEqual(
+      answers.map((a) => a.workspace_id).sort(),
+      [target.workspace_id, control.workspace_id].sort(),
+    );
+    for (const answer of answers) {
+      assert.equal(answer.remaining, 0);
+      const counts = await headerCounts(env, answer.workspace_id);
+      assert.deepEqual(Object.keys(counts), [String(answer.data_key_version)], JSON.stringify(counts));
+    }
+    for (const args of [['--all', '--workspace', target.workspace_id], []]) {
+      const wrong = await keysJson(['keys', 'reencrypt', ...args], env);
+      expectExit(wrong.result, 2);
+      assert.match(wrong.result.stderr, /give either --workspace <id> or --all/);
+    }
+  });
 });

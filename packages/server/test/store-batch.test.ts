@@ -8,15 +8,9 @@
 import assert from 'node:assert/strict';
 import { createSecretKey, randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
-import { auditSealer } from '../src/crypto/audit-mac.js';
+import { auditSealer, type AuditKeyring } from '../src/crypto/audit-mac.js';
 import { verifyChain } from '../src/services/audit-verify.js';
-import {
-  DuplicateKeyError,
-  type AuditAppend,
-  type AuditSealer,
-  type SecretRow,
-  type Store,
-} from '../src/store/types.js';
+import { DuplicateKeyError, type AuditAppend, type SecretRow, type Store } from '../src/store/types.js';
 import { describeEachBackend } from './helpers/backends.js';
 import { openTestStore, type TestStore } from './helpers/stores.js';
 
@@ -46,7 +40,7 @@ function secret(key: string): SecretRow {
 describeEachBackend('changes committed together', (backend) => {
   let t: TestStore;
   let store: Store;
-  let sealer: AuditSealer;
+  let sealer: AuditKeyring;
   const entry = (action: string, key: string): AuditAppend => ({
     workspaceId: WS,
     sealer,

@@ -114,22 +114,54 @@ describeEachBackend('store: key rotation', (backend) => {
       ['audit', 'signing'],
     );
     assert.equal(
-      await store.keys.rewrapServerKey({ name: 'audit', kekId: 'new', wrapped: Buffer.from('A') }, 'old'),
+      await store.keys.rewrapServerKey(
+        { name: 'audit', version: 1, kekId: 'new', wrapped: Buffer.from('A'), retiredAt: null },
+        'old',
+      ),
       true,
     );
     assert.equal(
-      await store.keys.rewrapServerKey({ name: 'audit', kekId: 'x', wrapped: Buffer.from('X') }, 'old'),
+      await store.keys.rewrapServerKey(
+        { name: 'audit', version: 1, kekId: 'x', wrapped: Buffer.from('X'), retiredAt: null },
+        'old',
+      ),
       false,
     );
     assert.deepEqual(await store.getServerKey('audit'), {
       name: 'audit',
+      version: 1,
       kekId: 'new',
       wrapped: Buffer.from('A'),
+      retiredAt: null,
     });
     assert.deepEqual(await store.keys.masterKeyUsage(), [
       { kekId: 'new', workspaceKeys: 1, serverKeys: 1 },
       { kekId: 'old', workspaceKeys: 2, serverKeys: 1 },
     ]);
+  });
+
+  it('adds server key versions once each, replaces one only if unchanged, and reads the newest', async () => {
+    const v = (version: number, wrapped: string, retiredAt: number | null = null) => ({
+      name: 'rotated',
+      version,
+      kekId: 'k',
+      wrapped: Buffer.from(wrapped),
+      retiredAt,
+    });
+    assert.equal(await store.keys.latestServerKeyVersion('rotated'), undefined);
+    assert.equal(await store.keys.addServerKeyVersion(v(1, 'one')), true);
+    assert.equal(await store.keys.addServerKeyVersion(v(2, 'two')), true);
+    assert.equal(await store.keys.addServerKeyVersion(v(2, 'loser')), false, 'a concurrent rotation');
+    assert.equal(await store.keys.latestServerKeyVersion('rotated'), 2);
+    assert.deepEqual((await store.getServerKey('rotated'))?.wrapped.toString(), 'two');
+    // Retiring version 1: only if its bytes are still those read.
+    const retired = v(1, 'one-retired', 1_700_000_000_000);
+    assert.equal(await store.keys.replaceServerKeyVersion(retired, Buffer.from('stale')), false);
+    assert.equal(await store.keys.replaceServerKeyVersion(retired, Buffer.from('one')), true);
+    assert.deepEqual(await store.keys.serverKeyVersions('rotated'), [retired, v(2, 'two')]);
+    // putServerKeyOnce leaves a rotated key alone.
+    const kept = await store.putServerKeyOnce({ name: 'rotated', kekId: 'z', wrapped: Buffer.from('z') });
+    assert.deepEqual(kept, v(2, 'two'));
   });
 
   it('finds the values under older data key versions, in order, current values and history alike', async () => {

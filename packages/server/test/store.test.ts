@@ -174,6 +174,18 @@ describeEachBackend('store', (backend) => {
     ]);
     assert.equal(first.kekId, second.kekId);
     assert.deepEqual(await store.getServerKey('k'), first);
+    assert.equal(first.version, 1);
+    assert.equal(first.retiredAt, null);
+  });
+
+  it('lists workspace ids in pages, and the chains sealed with an older audit key', async () => {
+    const ids = await store.workspaceIds(undefined, 1000);
+    assert.deepEqual(ids, [...ids].sort());
+    assert.ok(ids.length >= 2, 'the suite made workspaces');
+    const [first, ...rest] = ids;
+    assert.deepEqual(await store.workspaceIds(undefined, 1), [first]);
+    assert.deepEqual(await store.workspaceIds(first, 1000), rest);
+    assert.deepEqual(await store.auditChainsBelowKey(1), []);
   });
 
   it('reopens an existing database without re-applying migrations', async () => {

@@ -1,13 +1,22 @@
 /**
  * Short-lived access tokens: `dat_<payload>.<mac>`, both base64url, the MAC an
- * HMAC-SHA256 under the server's signing key. Pure: no I/O.
+ * HMAC-SHA256 under one version of the server's signing key. Pure: no I/O.
  *
- * The signing key is random, stored in the database wrapped by the master key, so every
- * node that shares the database and the master key accepts every other node's tokens.
+ * The payload names that version (`k`), so verification picks the key by id and a rotation
+ * can retire old keys (see services/signing-keys.ts). A token is refused unless it names the
+ * key that verifies it, has a whole-second `iat` and `exp`, was not issued in the future (a
+ * minute of clock skew aside), and lives no longer than the configured lifetime: whoever got
+ * hold of a signing key cannot mint a token that outlives the key's retirement by more than
+ * that lifetime. The signing key itself is random, stored in the database wrapped by the
+ * master key, so every node that shares the database and the master key accepts every other
+ * node's tokens.
  */
 import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 const PREFIX = 'dat_';
+const MAX_TOKEN_LENGTH = 2048;
+/** How far in the future a token's `iat` may lie (clocks of nodes differ a little). */
+export const CLOCK_SKEW_SECONDS = 60;
 
 export interface AccessTokenClaims {
   /** workspace id */
@@ -20,6 +29,8 @@ export interface AccessTokenClaims {
   iat: number;
   /** expires at, unix seconds */
   exp: number;
+  /** the version of the signing key (tokens made before versions existed name none: version 1) */
+  k?: number;
 }
 
 export type VerifyResult =
@@ -34,27 +45,76 @@ export function signAccessToken(key: KeyObject, claims: AccessTokenClaims): stri
   return `${PREFIX}${payload}.${mac(key, payload).toString('base64url')}`;
 }
 
-export function verifyAccessToken(key: KeyObject, token: string, nowSeconds: number): VerifyResult {
-  if (!token.startsWith(PREFIX)) return { ok: false, reason: 'invalid' };
+function parts(token: string): { payload: string; presented: string } | undefined {
+  if (!token.startsWith(PREFIX) || token.length > MAX_TOKEN_LENGTH) return undefined;
   const dot = token.indexOf('.', PREFIX.length);
-  if (dot < 0 || token.length > 2048) return { ok: false, reason: 'invalid' };
-  const payload = token.slice(PREFIX.length, dot);
+  if (dot < 0) return undefined;
+  return { payload: token.slice(PREFIX.length, dot), presented: token.slice(dot + 1) };
+}
+
+function decode(payload: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const wholeSeconds = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+const keyVersion = (k: unknown): number | undefined =>
+  k === undefined ? 1 : typeof k === 'number' && Number.isSafeInteger(k) && k >= 1 ? k : undefined;
+
+/**
+ * The signing key version a token names, read before anything is checked: only to pick the
+ * key that `verifyAccessToken` then checks the token with. Undefined when it names none readable.
+ */
+export function accessTokenKeyVersion(token: string): number | undefined {
+  const split = parts(token);
+  const claims = split && decode(split.payload);
+  return claims && keyVersion(claims.k);
+}
+
+/**
+ * Checks a token against the signing key of version `version`, at `nowSeconds`, for tokens
+ * that live at most `maxLifetimeSeconds`.
+ */
+export function verifyAccessToken(
+  key: KeyObject,
+  version: number,
+  token: string,
+  nowSeconds: number,
+  maxLifetimeSeconds: number,
+): VerifyResult {
+  const split = parts(token);
+  if (!split) return { ok: false, reason: 'invalid' };
   // Compared as text, not decoded: base64url decoding skips stray characters and ignores the
   // spare bits of the last one, which would let altered spellings of a token through.
-  const presented = Buffer.from(token.slice(dot + 1), 'utf8');
-  const expected = Buffer.from(mac(key, payload).toString('base64url'), 'utf8');
+  const presented = Buffer.from(split.presented, 'utf8');
+  const expected = Buffer.from(mac(key, split.payload).toString('base64url'), 'utf8');
   if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
     return { ok: false, reason: 'invalid' };
   }
-  let claims: AccessTokenClaims;
-  try {
-    claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as AccessTokenClaims;
-  } catch {
+  const claims = decode(split.payload);
+  if (
+    !claims ||
+    typeof claims.w !== 'string' ||
+    typeof claims.u !== 'string' ||
+    typeof claims.g !== 'number' ||
+    !wholeSeconds(claims.iat) ||
+    !wholeSeconds(claims.exp) ||
+    keyVersion(claims.k) !== version
+  ) {
     return { ok: false, reason: 'invalid' };
   }
-  if (typeof claims.exp !== 'number' || typeof claims.w !== 'string' || typeof claims.u !== 'string') {
+  // Only a signing key could have made these: refused all the same, so that a stolen key mints
+  // nothing that lives longer than the tokens the server issues.
+  if (claims.exp - claims.iat > maxLifetimeSeconds || claims.exp <= claims.iat) {
     return { ok: false, reason: 'invalid' };
   }
+  if (claims.iat > nowSeconds + CLOCK_SKEW_SECONDS) return { ok: false, reason: 'invalid' };
   if (claims.exp <= nowSeconds) return { ok: false, reason: 'expired' };
-  return { ok: true, claims };
+  return { ok: true, claims: claims as unknown as AccessTokenClaims };
 }

@@ -15,16 +15,22 @@
  * The header (format byte and DEK version) is authenticated too. Binding the workspace,
  * secret id and version means a ciphertext copied to another row, secret or workspace, or
  * replayed from an older version, fails to open.
+ *
+ * A server key (the token signing key, the audit MAC key...) is stored by name and version:
+ *   wrapped = 0x02 || nonce(12) || AES-GCM(KEK, key) || tag(16)
+ *   AAD     = "ductape/server-key/v2" 0 name 0 version 0 retired_at (unix ms, or "-")
+ * so a key cannot be moved to another name or version, nor its retirement undone, without
+ * the master key. Rows written before versions existed use format 0x01, AAD
+ * "ductape/server-key/v1" 0 name: they open only as version 1, not retired.
  */
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
-import { open, seal } from './aead.js';
+import { open, OpenError, seal } from './aead.js';
 
 export const KEY_BYTES = 32;
 /** A data key from before row MACs: its workspace's rows may still lack one. */
 export const DEK_FORMAT_LEGACY = 0x01;
 /** A data key whose workspace's rows all carry a MAC (see row-mac.ts). */
 export const DEK_FORMAT_ROW_MACS = 0x02;
-const SERVER_KEY_FORMAT = 0x01;
 const VALUE_FORMAT = 0x01;
 const VALUE_HEADER_BYTES = 5;
 
@@ -69,13 +75,34 @@ export function dataKeyFormat(wrapped: Buffer): number {
   return wrapped[0] ?? 0;
 }
 
-/** Wraps any other server key (e.g. the token signing key) under the KEK, bound to its name. */
-export function wrapServerKey(kek: KeyObject, name: string, raw: Buffer): Buffer {
-  return seal(kek, Buffer.of(SERVER_KEY_FORMAT), Buffer.from(`ductape/server-key/v1\0${name}`), raw);
+const LEGACY_SERVER_KEY_FORMAT = 0x01;
+const SERVER_KEY_FORMAT = 0x02;
+
+/** What a wrapped server key is bound to. */
+export interface ServerKeyBinding {
+  name: string;
+  /** 1 for a name's first key; each rotation adds the next. */
+  version: number;
+  /** Unix ms from which the key is retired (see server-keys.ts); null while it is in use. */
+  retiredAt: number | null;
 }
 
-export function unwrapServerKey(kek: KeyObject, name: string, wrapped: Buffer): Buffer {
-  return open(kek, 1, Buffer.from(`ductape/server-key/v1\0${name}`), wrapped);
+function serverKeyAad(b: ServerKeyBinding): Buffer {
+  return Buffer.from(`ductape/server-key/v2\0${b.name}\0${b.version}\0${b.retiredAt ?? '-'}`, 'utf8');
+}
+
+/** Wraps a server key under the KEK, bound to its name, version and retirement. */
+export function wrapServerKey(kek: KeyObject, binding: ServerKeyBinding, raw: Buffer): Buffer {
+  return seal(kek, Buffer.of(SERVER_KEY_FORMAT), serverKeyAad(binding), raw);
+}
+
+/** Opens what `wrapServerKey` made for the same binding (or a format 1 row); throws `OpenError` otherwise. */
+export function unwrapServerKey(kek: KeyObject, binding: ServerKeyBinding, wrapped: Buffer): Buffer {
+  if (wrapped[0] === SERVER_KEY_FORMAT) return open(kek, 1, serverKeyAad(binding), wrapped);
+  if (wrapped[0] === LEGACY_SERVER_KEY_FORMAT && binding.version === 1 && binding.retiredAt === null) {
+    return open(kek, 1, Buffer.from(`ductape/server-key/v1\0${binding.name}`), wrapped);
+  }
+  throw new OpenError();
 }
 
 export interface ValueBinding {

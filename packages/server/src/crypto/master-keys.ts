@@ -38,6 +38,11 @@ export class MasterKeys {
     return this.current;
   }
 
+  /** Holds `key` too, unwrap-only (the target of a rotation, given to the command that runs it). */
+  hold(key: MasterKey): void {
+    if (!this.byId.has(key.id)) this.byId.set(key.id, key);
+  }
+
   /** The key with this id, when this server holds it. */
   find(id: string): MasterKey | undefined {
     return this.byId.get(id);

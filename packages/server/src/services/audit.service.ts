@@ -6,20 +6,14 @@
  */
 import type { AuditAction } from '@ductape/sdk';
 import { userInfo } from 'node:os';
-import { AUDIT_KEY_NAME, auditSealer } from '../crypto/audit-mac.js';
-import { toKeyObject } from '../crypto/envelope.js';
+import { AUDIT_KEY_NAME, AuditKeyring } from '../crypto/audit-mac.js';
+import type { MasterKey } from '../crypto/key-provider.js';
+import type { MasterKeys } from '../crypto/master-keys.js';
 import { AppError } from '../errors.js';
-import type {
-  AuditAppend,
-  AuditEvent,
-  AuditFilter,
-  AuditRecord,
-  AuditSealer,
-  Store,
-} from '../store/types.js';
+import type { AuditAppend, AuditEvent, AuditFilter, AuditRecord, Store } from '../store/types.js';
 import type { Principal, RequestOrigin } from './principal.js';
 import { authorize } from './roles.js';
-import { loadServerKey } from './server-keys.js';
+import { ServerKeySet, type ServerKeySource } from './server-keys.js';
 
 /** Someone at the server running an operator command (`ductape-server workspace create`...). */
 export interface OperatorActor {
@@ -110,7 +104,13 @@ export interface AuditQuery {
 
 export interface AuditDeps {
   store: Pick<Store, 'appendAudit' | 'listAudit'>;
-  sealer: AuditSealer;
+  /** Every version of the audit key this process holds (crypto/audit-mac.ts). */
+  sealer: AuditKeyring;
+  /**
+   * The audit key's versions behind `sealer`, read again in the background when stale, so a
+   * rotation made elsewhere is used here within about KEY_REFRESH_MS (server-keys.ts).
+   */
+  keys?: Pick<ServerKeySet, 'fresh' | 'reload'>;
   /** Whether a read (or sign-in) whose entry cannot be written fails (default) or goes on. */
   reads?: 'required' | 'best-effort';
   /** Told when a refusal could not be recorded (the refusal itself still reaches the caller). */
@@ -119,18 +119,14 @@ export interface AuditDeps {
 
 export type AuditService = ReturnType<typeof createAuditService>;
 
-/** The audit service over the store's audit MAC key (a server key, created on first use). */
+/** The audit service over the store's audit MAC key versions (a server key, created on first use). */
 export async function loadAuditService(
-  store: AuditDeps['store'] & Parameters<typeof loadServerKey>[0],
-  keys: Parameters<typeof loadServerKey>[1],
+  store: AuditDeps['store'] & { keys: ServerKeySource },
+  masters: MasterKey | MasterKeys,
   options: Pick<AuditDeps, 'warn' | 'reads'> = {},
 ): Promise<AuditService> {
-  const raw = await loadServerKey(store, keys, AUDIT_KEY_NAME);
-  try {
-    return createAuditService({ store, sealer: auditSealer(toKeyObject(raw)), ...options });
-  } finally {
-    raw.fill(0);
-  }
+  const keys = await ServerKeySet.open(store.keys, masters, AUDIT_KEY_NAME);
+  return createAuditService({ store, sealer: new AuditKeyring(keys), keys, ...options });
 }
 
 interface Queued {
@@ -138,7 +134,7 @@ interface Queued {
   waiters: { resolve: () => void; reject: (error: unknown) => void }[];
 }
 
-export function createAuditService({ store, sealer, warn, reads = 'required' }: AuditDeps) {
+export function createAuditService({ store, sealer, keys, warn, reads = 'required' }: AuditDeps) {
   /**
    * Entries written on their own (reads, sign-ins, refusals) are gathered per workspace and
    * appended in one transaction, with at most one such append in flight per workspace: while
@@ -158,6 +154,7 @@ export function createAuditService({ store, sealer, warn, reads = 'required' }: 
     const batch = chain.pending;
     chain.pending = { events: [], waiters: [] };
     chain.busy = true;
+    keys?.fresh();
     store
       .appendAudit({ workspaceId, events: batch.events, sealer })
       .then(
@@ -209,7 +206,15 @@ export function createAuditService({ store, sealer, warn, reads = 'required' }: 
       action: AuditAction,
       fields: readonly AuditFields[],
     ): AuditAppend {
+      // Appended with a change, in its transaction: the keys are read again in the background
+      // when stale (a chain moved to a newer key is adopted by the store in any case).
+      keys?.fresh();
       return { workspaceId, events: fields.map((f) => event(actor, action, f)), sealer };
+    },
+
+    /** Reads the audit key's versions again now (after a rotation this process made). */
+    async reloadKeys(): Promise<void> {
+      await keys?.reload();
     },
 
     /** One entry by a principal in its own workspace. */

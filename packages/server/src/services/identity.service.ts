@@ -3,15 +3,10 @@
  * principal behind every bearer token.
  */
 import type { Role, TokenRequest, TokenResponse, WhoAmI } from '@ductape/sdk';
-import type { KeyObject } from 'node:crypto';
-import { signAccessToken, verifyAccessToken } from '../crypto/access-token.js';
+import { accessTokenKeyVersion, signAccessToken, verifyAccessToken } from '../crypto/access-token.js';
 import { generatePrivateKey, hashCredential, verifyCredential } from '../crypto/credentials.js';
 import { parseServiceToken, SERVICE_TOKEN_PREFIX } from '../crypto/service-token.js';
-import { toKeyObject } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
-import type { MasterKey } from '../crypto/key-provider.js';
-import type { MasterKeys } from '../crypto/master-keys.js';
-import { loadServerKey } from './server-keys.js';
 import { AppError } from '../errors.js';
 import {
   operatorActor,
@@ -32,6 +27,7 @@ import {
 import { authorize } from './roles.js';
 import { rotateUserKey } from './key-rotation.js';
 import type { PrincipalSource } from './principal-cache.js';
+import type { SigningKeys } from './signing-keys.js';
 
 export type { Principal } from './principal.js';
 
@@ -39,21 +35,6 @@ export interface NewCredentials {
   workspace_id: string;
   user_id: string;
   private_key: string;
-}
-
-const SIGNING_KEY_NAME = 'access-token-signing';
-
-/** The access-token signing key (see server-keys.ts). */
-export async function loadSigningKey(
-  store: Pick<Store, 'getServerKey' | 'putServerKeyOnce'>,
-  master: MasterKey | MasterKeys,
-): Promise<KeyObject> {
-  const raw = await loadServerKey(store, master, SIGNING_KEY_NAME);
-  try {
-    return toKeyObject(raw);
-  } finally {
-    raw.fill(0);
-  }
 }
 
 export interface IdentityDeps {
@@ -74,7 +55,9 @@ export interface IdentityDeps {
    * store (the server), or the store itself (the default).
    */
   principals?: PrincipalSource;
-  signingKey: KeyObject;
+  /** The access-token signing key's versions (signing-keys.ts). */
+  signingKeys: Pick<SigningKeys, 'forSigning' | 'forVerifying'>;
+  /** The lifetime of issued tokens, and the longest a presented token may live. */
   accessTokenTtlSeconds: number;
   /** Per-node limits on sign-in; the defaults when not given. */
   signInLimits?: SignInLimits;
@@ -91,13 +74,19 @@ const invalidCredentials = (): AppError =>
   new AppError('INVALID_CREDENTIALS', 'Invalid workspace_id, user_id or private_key');
 
 export function createIdentityService(deps: IdentityDeps) {
-  const { store, keyring, audit, signingKey, accessTokenTtlSeconds } = deps;
+  const { store, keyring, audit, signingKeys, accessTokenTtlSeconds } = deps;
   const principals = deps.principals ?? store;
   const signInGuard = createSignInGuard(deps.signInLimits ?? DEFAULT_SIGN_IN_LIMITS, deps.now);
   const serviceTokenGuard = createServiceTokenGuard(deps.signInLimits ?? DEFAULT_SIGN_IN_LIMITS, deps.now);
 
   async function userPrincipal(bearer: string, origin?: RequestOrigin): Promise<UserPrincipal> {
-    const result = verifyAccessToken(signingKey, bearer, Math.floor(Date.now() / 1000));
+    // The version a token names only picks the key; the token is then checked with it.
+    const version = accessTokenKeyVersion(bearer);
+    const key = version === undefined ? undefined : await signingKeys.forVerifying(version);
+    const result =
+      key && version !== undefined
+        ? verifyAccessToken(key, version, bearer, Math.floor(Date.now() / 1000), accessTokenTtlSeconds)
+        : ({ ok: false, reason: 'invalid' } as const);
     if (!result.ok) {
       throw result.reason === 'expired'
         ? new AppError('TOKEN_EXPIRED', 'Access token has expired; sign in again')
@@ -251,15 +240,17 @@ export function createIdentityService(deps: IdentityDeps) {
       };
       // No entry, no token (unless DUCTAPE_AUDIT_READS=best-effort).
       await audit.read(audit.entry(principal, 'auth.sign_in'));
+      const signing = await signingKeys.forSigning();
       const iat = Math.floor(Date.now() / 1000);
       const exp = iat + accessTokenTtlSeconds;
       return {
-        access_token: signAccessToken(signingKey, {
+        access_token: signAccessToken(signing.key, {
           w: user.workspaceId,
           u: user.id,
           g: user.keyGeneration,
           iat,
           exp,
+          k: signing.version,
         }),
         token_type: 'Bearer',
         expires_in: accessTokenTtlSeconds,

@@ -113,22 +113,20 @@ export async function rewrapUnder(
     for (const row of await store.serverKeys()) {
       if (row.kekId === target.id) continue;
       if (room() <= 0) break;
-      const what = `server key '${row.name}'`;
+      const what = `server key '${row.name}' (version ${row.version})`;
       const from = masters.findOrRefresh(row.kekId);
       if (!from) throw missing(what, row.kekId);
       let raw: Buffer;
       try {
-        raw = unwrapServerKey(from.key, row.name, row.wrapped);
+        raw = unwrapServerKey(from.key, row, row.wrapped);
       } catch (error) {
         if (error instanceof OpenError) throw damaged(what, row.kekId);
         throw error;
       }
-      const wrapped = wrapServerKey(target.key, row.name, raw);
+      // The same version and retirement, bound again under the target.
+      const wrapped = wrapServerKey(target.key, row, raw);
       raw.fill(0);
-      counted(
-        await store.rewrapServerKey({ name: row.name, kekId: target.id, wrapped }, row.kekId),
-        'serverKeys',
-      );
+      counted(await store.rewrapServerKey({ ...row, kekId: target.id, wrapped }, row.kekId), 'serverKeys');
     }
     // Another pass only for rows written under an old key while this one ran.
     result.remaining = (await store.masterKeyUsage())

@@ -2,10 +2,18 @@
  * The audit log's rows, shared by the SQL backends: columns, mapping, the filter query, and
  * the chaining of new entries onto a head. Only the placeholders differ between backends.
  */
-import type { AuditAppend, AuditEvent, AuditFilter, AuditHead, AuditRecord } from './types.js';
+import type {
+  AuditAppend,
+  AuditEvent,
+  AuditFilter,
+  AuditHead,
+  AuditRecord,
+  AuditSealer,
+  ServerKeyRow,
+} from './types.js';
 
 export const AUDIT_COLUMNS =
-  'workspace_id, seq, at, actor_type, actor_id, actor_role, action, secret_key, version, outcome, code, request_id, client_ip, user_agent, detail, prev_mac, mac';
+  'workspace_id, seq, at, actor_type, actor_id, actor_role, action, secret_key, version, outcome, code, request_id, client_ip, user_agent, detail, mac_key, prev_mac, mac';
 
 export interface AuditRow {
   workspace_id: string;
@@ -23,6 +31,7 @@ export interface AuditRow {
   client_ip: string | null;
   user_agent: string | null;
   detail: string | null;
+  mac_key: number;
   prev_mac: Buffer;
   mac: Buffer;
 }
@@ -44,6 +53,7 @@ export function toAuditRecord(r: AuditRow): AuditRecord {
     clientIp: r.client_ip,
     userAgent: r.user_agent,
     detail: r.detail,
+    macKey: Number(r.mac_key),
     prevMac: r.prev_mac,
     mac: r.mac,
   };
@@ -67,6 +77,7 @@ export function auditValues(r: AuditRecord): unknown[] {
     r.clientIp,
     r.userAgent,
     r.detail,
+    r.macKey,
     r.prevMac,
     r.mac,
   ];
@@ -78,23 +89,43 @@ export function auditValues(r: AuditRecord): unknown[] {
  */
 export function chainEvents(
   append: AuditAppend,
-  head: Pick<AuditHead, 'seq' | 'mac'> | undefined,
+  head: Pick<AuditHead, 'seq' | 'mac' | 'macKey'> | undefined,
 ): { records: AuditRecord[]; head: AuditHead } {
   const { workspaceId, sealer } = append;
+  const macKey = sealer.writeKey(head?.macKey);
   let seq = head?.seq ?? 0;
   let prevMac = head?.mac ?? sealer.genesis;
   const records: AuditRecord[] = [];
   for (const event of append.events) {
     seq += 1;
-    const entry = { ...event, workspaceId, seq };
+    const entry = { ...event, workspaceId, seq, macKey };
     const mac = sealer.entryMac(prevMac, entry);
     records.push({ ...entry, prevMac, mac });
     prevMac = mac;
   }
-  return {
-    records,
-    head: { workspaceId, seq, mac: prevMac, headMac: sealer.headMac(workspaceId, seq, prevMac) },
-  };
+  const end = { workspaceId, seq, mac: prevMac, macKey };
+  return { records, head: { ...end, headMac: sealer.headMac(end) } };
+}
+
+/**
+ * The audit key version the store must read for `sealer` before chaining after `head`:
+ * the head's, when this process does not hold it yet (another process rotated the key).
+ */
+export function missingHeadKey(
+  sealer: AuditSealer,
+  head: Pick<AuditHead, 'macKey'> | undefined,
+): number | undefined {
+  return head && !sealer.has(head.macKey) ? head.macKey : undefined;
+}
+
+/** Hands the row a store read for `missingHeadKey` to the sealer. */
+export function adoptHeadKey(sealer: AuditSealer, version: number, row: ServerKeyRow | undefined): void {
+  if (!row) {
+    throw new Error(
+      `a chain's head names audit key version ${version}, which this database does not hold: the head was altered`,
+    );
+  }
+  sealer.adopt(row);
 }
 
 /** `SELECT` of one chain's entries matching `filter`; `p(n)` spells the n-th placeholder (1-based). */

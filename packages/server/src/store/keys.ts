@@ -65,10 +65,22 @@ export interface KeyStore extends WrappedKeySource {
   ): Promise<WrappedDataKey[]>;
   /** Stores `key` re-wrapped, only if it is still wrapped by `fromKekId`; true when it was. */
   rewrapWorkspaceKey(key: WrappedDataKey, fromKekId: string): Promise<boolean>;
-  /** Every row of server_keys (the token signing key and any other). */
+  /** Every row of server_keys (every version of the token signing key, the audit key, any other). */
   serverKeys(): Promise<ServerKeyRow[]>;
-  /** Stores `row` re-wrapped, only if it is still wrapped by `fromKekId`; true when it was. */
+  /** Stores `row` re-wrapped, only if that version is still wrapped by `fromKekId`; true when it was. */
   rewrapServerKey(row: ServerKeyRow, fromKekId: string): Promise<boolean>;
+
+  /** Every version of the server key `name`, oldest first. */
+  serverKeyVersions(name: string): Promise<ServerKeyRow[]>;
+  /** The newest version of the server key `name` (an indexed lookup); undefined when it has none. */
+  latestServerKeyVersion(name: string): Promise<number | undefined>;
+  /** Adds a version; false when that version exists already (a concurrent rotation). */
+  addServerKeyVersion(row: ServerKeyRow): Promise<boolean>;
+  /**
+   * Replaces a version (re-wrapped, retired), only if its wrapped bytes are still `expected`:
+   * a concurrent rotation's change is never overwritten. True when it was replaced.
+   */
+  replaceServerKeyVersion(row: ServerKeyRow, expected: Buffer): Promise<boolean>;
 
   /** Data key versions of a workspace, each with how many sealed values use it. */
   dataKeyUsage(workspaceId: string): Promise<DataKeyUsage[]>;
@@ -95,4 +107,25 @@ export function dekVersionBytes(version: number): Buffer {
   const bytes = Buffer.alloc(4);
   bytes.writeUInt32BE(version);
   return bytes;
+}
+
+/** A row of server_keys as both backends read it (PostgreSQL's bigint comes as a number). */
+export interface ServerKeyRecord {
+  name: string;
+  version: number;
+  kek_id: string;
+  wrapped: Buffer;
+  retired_at: number | null;
+}
+
+export const SERVER_KEY_COLUMNS = 'name, version, kek_id, wrapped, retired_at';
+
+export function toServerKeyRow(r: ServerKeyRecord): ServerKeyRow {
+  return {
+    name: r.name,
+    version: Number(r.version),
+    kekId: r.kek_id,
+    wrapped: r.wrapped,
+    retiredAt: r.retired_at,
+  };
 }

@@ -136,6 +136,8 @@ export interface AuditEvent {
 export interface AuditRecord extends AuditEvent {
   workspaceId: string;
   seq: number;
+  /** The version of the audit key whose MAC this is (see crypto/audit-mac.ts). */
+  macKey: number;
   /** The MAC of the entry before (the chain's genesis value for the first). */
   prevMac: Buffer;
   mac: Buffer;
@@ -146,15 +148,34 @@ export interface AuditHead {
   workspaceId: string;
   seq: number;
   mac: Buffer;
+  /** The version of the audit key whose MAC `headMac` is. */
+  macKey: number;
   headMac: Buffer;
 }
 
-/** Computes the MACs of a chain; the store calls it inside the transaction that appends. */
+/**
+ * Computes the MACs of a chain; the store calls it inside the transaction that appends. The
+ * audit key has versions (a rotation adds one): each entry and head names the version that
+ * MACs it, and a chain never goes back to an older version than its head's.
+ */
 export interface AuditSealer {
   /** The `prevMac` of a chain's first entry. */
   readonly genesis: Buffer;
+  /** The server key whose versions MAC the chains. */
+  readonly keyName: string;
+  /** Whether this sealer holds version `version` of the audit key. */
+  has(version: number): boolean;
+  /**
+   * Takes in a version of the audit key (`keyName`) that the store read because a chain's head
+   * names it and the sealer lacks it (made by a newer process, before this one reloaded keys).
+   */
+  adopt(row: ServerKeyRow): void;
+  /** The key version of entries appended after a head sealed with `headKey` (none: a new chain). */
+  writeKey(headKey: number | undefined): number;
+  /** The MAC of `entry` under the key version it names; throws for a version not held. */
   entryMac(prevMac: Buffer, entry: Omit<AuditRecord, 'prevMac' | 'mac'>): Buffer;
-  headMac(workspaceId: string, seq: number, mac: Buffer): Buffer;
+  /** The head's MAC under the key version it names; throws for a version not held. */
+  headMac(head: Omit<AuditHead, 'headMac'>): Buffer;
 }
 
 /** Events to append to one workspace's chain. */
@@ -178,10 +199,15 @@ export interface AuditFilter {
   limit: number;
 }
 
+/** One version of a server key, wrapped (see crypto/envelope.ts and services/server-keys.ts). */
 export interface ServerKeyRow {
   name: string;
+  /** 1 for a name's first key; each rotation adds the next. */
+  version: number;
   kekId: string;
   wrapped: Buffer;
+  /** Unix ms from which this version is retired (bound into `wrapped`); null while in use. */
+  retiredAt: number | null;
 }
 
 /** The database was migrated by a newer server; this one must not touch it. */
@@ -277,9 +303,13 @@ export interface Store extends WrappedKeySource {
   /** Row MACs: converting workspaces from before them, and checking every row (see integrity.ts). */
   readonly integrity: IntegrityStore;
 
+  /** The newest version of the server key `name`. */
   getServerKey(name: string): Promise<ServerKeyRow | undefined>;
-  /** Inserts unless one of that name exists; returns the row that is stored afterwards. */
-  putServerKeyOnce(row: ServerKeyRow): Promise<ServerKeyRow>;
+  /**
+   * Inserts `row` as version 1, not retired, unless a key of that name exists; returns the
+   * newest version stored afterwards.
+   */
+  putServerKeyOnce(row: Omit<ServerKeyRow, 'version' | 'retiredAt'>): Promise<ServerKeyRow>;
 
   /** Creates a workspace with its first data key and its owner, atomically. */
   createWorkspace(
@@ -390,6 +420,13 @@ export interface Store extends WrappedKeySource {
   auditHead(workspaceId: string): Promise<AuditHead | undefined>;
   /** Every chain that has entries or a head, sorted. */
   auditChains(): Promise<string[]>;
+  /** Chains whose head is sealed with an audit key version below `macKey`, sorted. */
+  auditChainsBelowKey(macKey: number): Promise<string[]>;
+  /**
+   * Up to `limit` workspace ids after `after`, in order: audit verification walks the
+   * workspaces, since each must have a chain, not only the chains it happens to find.
+   */
+  workspaceIds(after: string | undefined, limit: number): Promise<string[]>;
 }
 
 export type { WrappedDataKey };

@@ -44,11 +44,39 @@ async function chainsOf(rt: Runtime, workspace: string | undefined): Promise<str
   return [workspace];
 }
 
+/**
+ * What `audit verify` walks: every workspace, each of which must have a chain from its
+ * creation (a chain deleted whole is a finding, not an absence), and every other chain found
+ * (the `system` chain, chains of workspaces that are gone).
+ */
+async function chainsToVerify(
+  rt: Runtime,
+  workspace: string | undefined,
+): Promise<{ id: string; workspace: boolean }[]> {
+  if (workspace !== undefined) {
+    const exists = (await rt.store.getWorkspace(workspace)) !== undefined;
+    if (!exists && !(await rt.store.auditChains()).includes(workspace)) {
+      throw new CliError(`workspace '${workspace}' does not exist and has no audit log`, 1);
+    }
+    return [{ id: workspace, workspace: exists }];
+  }
+  const workspaces = new Set<string>();
+  for (let after: string | undefined; ;) {
+    const page = await rt.store.workspaceIds(after, 1000);
+    for (const id of page) workspaces.add(id);
+    if (page.length < 1000) break;
+    after = page[page.length - 1];
+  }
+  const ids = new Set([...workspaces, ...(await rt.store.auditChains())]);
+  return [...ids].sort().map((id) => ({ id, workspace: workspaces.has(id) }));
+}
+
 /** One entry as a JSON line: the wire fields plus the chain's MACs, for anchoring elsewhere. */
 async function exportLine(record: AuditRecord): Promise<string> {
   const { presentAuditEntry } = await import('../../http/present.js');
   return JSON.stringify({
     ...presentAuditEntry(record),
+    mac_key: record.macKey,
     prev_mac: record.prevMac.toString('hex'),
     mac: record.mac.toString('hex'),
   });
@@ -70,16 +98,18 @@ export function registerAuditCommands(program: Command): void {
   audit
     .command('verify')
     .description(
-      "Walk each workspace's hash chain and report the first altered, removed or reordered entry; exits 1 when a chain is broken",
+      "Walk each workspace's hash chain and report the first altered, removed or reordered entry, or a " +
+        'workspace whose chain is missing; each entry is checked with the audit key version it names. ' +
+        'Exits 1 when a chain is broken',
     )
-    .option('--workspace <id>', 'only this workspace (default: every chain)')
+    .option('--workspace <id>', 'only this workspace (default: every workspace and every chain)')
     .option('--json', 'print one report per chain as JSON')
     .action(async (options: { workspace?: string; json?: boolean }) => {
       const { verifyChain } = await import('../../services/audit-verify.js');
       const reports = await withRuntime(async (rt) => {
         const out = [];
-        for (const chain of await chainsOf(rt, options.workspace)) {
-          out.push(await verifyChain(rt.store, rt.audit.sealer, chain));
+        for (const chain of await chainsToVerify(rt, options.workspace)) {
+          out.push(await verifyChain(rt.store, rt.audit.sealer, chain.id, { workspace: chain.workspace }));
         }
         return out;
       });
@@ -93,6 +123,7 @@ export function registerAuditCommands(program: Command): void {
               intact: !r.problem,
               head_seq: r.head?.seq ?? 0,
               head_mac: r.head?.mac.toString('hex') ?? null,
+              head_mac_key: r.head?.macKey ?? null,
               problem: r.problem ?? null,
             })),
             null,
@@ -146,7 +177,9 @@ export function registerAuditCommands(program: Command): void {
 
   audit
     .command('export')
-    .description('Every matching entry as JSON lines, oldest first, with each chain link (prev_mac, mac)')
+    .description(
+      'Every matching entry as JSON lines, oldest first, with each chain link (mac_key, prev_mac, mac)',
+    )
     .option('--workspace <id>', 'only this workspace (default: every chain)')
     .option('--since <time>', 'entries at or after this time (ISO 8601)')
     .option('--until <time>', 'entries before this time (ISO 8601)')

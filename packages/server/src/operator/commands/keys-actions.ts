@@ -20,6 +20,28 @@ export interface ReencryptCliOptions {
   json?: boolean;
 }
 
+/** `--workspace ID`, or `--all` for every workspace (checked by keys.ts: exactly one). */
+export type WorkspaceChoice = Omit<ReencryptCliOptions, 'workspace'> & { workspace?: string; all?: boolean };
+
+const PAGE = 1000;
+
+/** The workspace asked for (which must exist), or with --all every workspace, in id order. */
+async function* workspacesOf(context: KeysContext, options: WorkspaceChoice): AsyncGenerator<string> {
+  if (options.all !== true) {
+    const id = options.workspace ?? '';
+    await requireWorkspace(context.store, id);
+    yield id;
+    return;
+  }
+  let after: string | undefined;
+  for (;;) {
+    const page = await context.store.workspaceIds(after, PAGE);
+    yield* page;
+    if (page.length < PAGE) return;
+    after = page[page.length - 1];
+  }
+}
+
 async function reencrypt(context: KeysContext, options: ReencryptCliOptions): Promise<ReencryptResult> {
   let bar: ReturnType<typeof progressBar> | undefined;
   try {
@@ -70,12 +92,9 @@ function reencryptJson(result: ReencryptResult): Record<string, unknown> {
 }
 
 /** Exit 1 when something was left behind that another run will not fix by itself. */
-function failOnUnreadable(result: ReencryptResult): void {
-  if (result.unreadable.length > 0) {
-    throw new CliError(
-      `${result.unreadable.length} values failed their integrity check and were left as they are`,
-      1,
-    );
+function failOnUnreadable(unreadable: number): void {
+  if (unreadable > 0) {
+    throw new CliError(`${unreadable} values failed their integrity check and were left as they are`, 1);
   }
 }
 
@@ -92,44 +111,54 @@ export function rotateMasterCommand(options: RotateMasterOptions): Promise<void>
   return withKeys((context) => rotateMaster(context, options));
 }
 
-export function rotateWorkspaceCommand(
-  options: ReencryptCliOptions & { reencrypt?: boolean },
-): Promise<void> {
+export function rotateWorkspaceCommand(options: WorkspaceChoice & { reencrypt?: boolean }): Promise<void> {
   return withKeys(async (context) => {
-    await requireWorkspace(context.store, options.workspace);
     const audit = await openKeyAudit(context);
-    const version = await noDataKeyIsCliError(() =>
-      addDataKeyVersion(context.store.keys, context.keyring, options.workspace),
-    );
-    await audit.record('key.rotate_workspace', { data_key_version: version }, options.workspace);
-    const result = options.reencrypt === true ? await reencrypt(context, options) : undefined;
-    if (result) await audit.record('key.reencrypt', reencryptDetail(result), options.workspace);
-    if (options.json === true) {
-      printJson({
-        workspace_id: options.workspace,
-        data_key_version: version,
-        ...(result ? reencryptJson(result) : {}),
-      });
-    } else {
-      process.stdout.write(
-        `Workspace ${options.workspace} now seals new values with data key version ${version}, on every node. ` +
-          'Older versions are kept, so older values still open.\n',
+    const answers: Record<string, unknown>[] = [];
+    let unreadable = 0;
+    for await (const workspace of workspacesOf(context, options)) {
+      const one = { ...options, workspace };
+      const version = await noDataKeyIsCliError(() =>
+        addDataKeyVersion(context.store.keys, context.keyring, workspace),
       );
-      if (result) reportReencrypt(result, options);
+      await audit.record('key.rotate_workspace', { data_key_version: version }, workspace);
+      const result = options.reencrypt === true ? await reencrypt(context, one) : undefined;
+      if (result) await audit.record('key.reencrypt', reencryptDetail(result), workspace);
+      unreadable += result?.unreadable.length ?? 0;
+      if (options.json === true) {
+        answers.push({
+          workspace_id: workspace,
+          data_key_version: version,
+          ...(result ? reencryptJson(result) : {}),
+        });
+      } else {
+        process.stdout.write(
+          `Workspace ${workspace} now seals new values with data key version ${version}, on every node. ` +
+            'Older versions are kept, so older values still open.\n',
+        );
+        if (result) reportReencrypt(result, one);
+      }
     }
-    if (result) failOnUnreadable(result);
+    if (options.json === true) printJson(options.all === true ? answers : answers[0]);
+    failOnUnreadable(unreadable);
   });
 }
 
-export function reencryptCommand(options: ReencryptCliOptions): Promise<void> {
+export function reencryptCommand(options: WorkspaceChoice): Promise<void> {
   return withKeys(async (context) => {
-    await requireWorkspace(context.store, options.workspace);
     const audit = await openKeyAudit(context);
-    const result = await noDataKeyIsCliError(() => reencrypt(context, options));
-    await audit.record('key.reencrypt', reencryptDetail(result), options.workspace);
-    if (options.json === true) printJson({ workspace_id: options.workspace, ...reencryptJson(result) });
-    else reportReencrypt(result, options);
-    failOnUnreadable(result);
+    const answers: Record<string, unknown>[] = [];
+    let unreadable = 0;
+    for await (const workspace of workspacesOf(context, options)) {
+      const one = { ...options, workspace };
+      const result = await noDataKeyIsCliError(() => reencrypt(context, one));
+      await audit.record('key.reencrypt', reencryptDetail(result), workspace);
+      unreadable += result.unreadable.length;
+      if (options.json === true) answers.push({ workspace_id: workspace, ...reencryptJson(result) });
+      else reportReencrypt(result, one);
+    }
+    if (options.json === true) printJson(options.all === true ? answers : answers[0]);
+    failOnUnreadable(unreadable);
   });
 }
 
@@ -137,6 +166,12 @@ export function statusCommand(options: { workspace?: string; json?: boolean }): 
   return withKeys(async (context) => {
     const held = context.masters.keys.ids();
     const usage = await context.store.keys.masterKeyUsage();
+    const serverKeys = await context.store.keys.serverKeys();
+    const now = Date.now();
+    const state = (retiredAt: number | null): string =>
+      retiredAt === null
+        ? 'in use'
+        : `${retiredAt <= now ? 'retired since' : 'retires at'} ${new Date(retiredAt).toISOString()}`;
     let versions;
     if (options.workspace !== undefined) {
       await requireWorkspace(context.store, options.workspace);
@@ -151,6 +186,12 @@ export function statusCommand(options: { workspace?: string; json?: boolean }): 
           master_key_id: u.kekId,
           workspace_keys: u.workspaceKeys,
           server_keys: u.serverKeys,
+        })),
+        server_keys: serverKeys.map((k) => ({
+          name: k.name,
+          version: k.version,
+          master_key_id: k.kekId,
+          retired_at: k.retiredAt === null ? null : new Date(k.retiredAt).toISOString(),
         })),
         ...(versions
           ? {
@@ -169,6 +210,11 @@ export function statusCommand(options: { workspace?: string; json?: boolean }): 
     printTable(
       ['MASTER KEY', 'DATA KEYS', 'SERVER KEYS', 'HERE'],
       usage.map((u) => [u.kekId, String(u.workspaceKeys), String(u.serverKeys), role(u.kekId)]),
+    );
+    process.stdout.write('\n');
+    printTable(
+      ['SERVER KEY', 'VERSION', 'MASTER KEY', 'STATE'],
+      serverKeys.map((k) => [k.name, String(k.version), k.kekId, state(k.retiredAt)]),
     );
     if (versions) {
       process.stdout.write('\n');

@@ -37,14 +37,17 @@ export async function requireWorkspace(store: Store, id: string): Promise<void> 
   if (!(await store.getWorkspace(id))) throw new CliError(`workspace '${id}' does not exist`, 1);
 }
 
+export type KeyAction = 'key.rotate_master' | 'key.rotate_workspace' | 'key.rotate_server' | 'key.reencrypt';
+
 /** Puts key operations on the audit record, as the operator running the command. */
 export interface KeyAudit {
-  /** One entry in `workspaceId`'s chain, or in every chain when it is undefined. */
-  record(
-    action: 'key.rotate_master' | 'key.rotate_workspace' | 'key.reencrypt',
-    detail: AuditDetail,
-    workspaceId?: string,
-  ): Promise<void>;
+  /**
+   * One entry in `chains` (one id or several), or in every chain when undefined; returns how
+   * many were written. Written with the newest audit key (read again at the first record), so each moves
+   * its chain onto that key; a chain whose head is sealed with a retired key is left alone
+   * and named in a warning: it was rewritten behind the server's back (`audit verify`).
+   */
+  record(action: KeyAction, detail: AuditDetail, chains?: string | readonly string[]): Promise<number>;
 }
 
 /**
@@ -57,17 +60,40 @@ export async function openKeyAudit(context: KeysContext): Promise<KeyAudit> {
   const { loadAuditService, operatorActor } = await import('../../services/audit.service.js');
   const open = () => loadAuditService(context.store, context.masters.keys);
   let audit = await open().catch(() => undefined);
+  let reloaded = false;
   const actor = operatorActor();
   return {
-    async record(action, detail, workspaceId) {
+    async record(action, detail, chains) {
       try {
         audit ??= await open();
+        // Once: a rotation may have added an audit key version since it was opened.
+        if (!reloaded) await audit.reloadKeys();
+        reloaded = true;
       } catch (error) {
         info(`warning: ${action} could not be recorded in the audit log: ${(error as Error).message}`);
-        return;
+        return 0;
       }
-      const chains = workspaceId === undefined ? await context.store.auditChains() : [workspaceId];
-      for (const chain of chains) await audit.write(audit.entries(chain, actor, action, [{ detail }]));
+      const ids =
+        chains === undefined
+          ? await context.store.auditChains()
+          : typeof chains === 'string'
+            ? [chains]
+            : chains;
+      let written = 0;
+      for (const chain of ids) {
+        const head = await context.store.auditHead(chain);
+        const retired = head && audit.sealer.retiredAt(head.macKey);
+        if (retired !== null && retired !== undefined && retired <= Date.now()) {
+          info(
+            `warning: the audit chain of ${chain} ends sealed with retired audit key ${head?.macKey}: it was ` +
+              'rewritten behind the server (see `ductape-server audit verify`); not recorded there',
+          );
+          continue;
+        }
+        await audit.write(audit.entries(chain, actor, action, [{ detail }]));
+        written += 1;
+      }
+      return written;
     },
   };
 }

@@ -14,6 +14,14 @@
  * re-wrapped, the old key is written to master.key.previous and master.key.next is renamed
  * over master.key. The old key is kept there, not deleted: it is the only key that opens
  * backups made before the rotation, and deleting it is the operator's decision.
+ *
+ * Server keys (unless --no-server-keys): before any row is re-wrapped, the signing and audit
+ * keys get a new version wrapped by the target alone, the older signing keys are re-wrapped
+ * under it already retired, and the audit key's rotation is finished (every chain moved on,
+ * the older audit key re-wrapped under the target retired; keys-server.ts). Whoever held the
+ * old master key and a copy of the database thus holds no key the servers sign or seal with
+ * from now on, and no old server key exists under the target except as retired. Once per
+ * target key: a resumed run does not rotate them again.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -31,12 +39,22 @@ import { rewrapUnder, type RewrapResult } from '../../services/master-key-rotati
 import { CliError, info, printJson } from '../output.js';
 import { progressBar } from '../progress.js';
 import { openKeyAudit, type KeysContext } from './keys-context.js';
+import {
+  failOnRemainingChains,
+  finishAuditRotation,
+  reportServerKeys,
+  rotateServerKeyVersions,
+  serverKeysJson,
+} from './keys-server.js';
 
 export interface RotateMasterOptions {
   newKeyFile?: string;
   batchSize: number;
   limit?: number;
   json?: boolean;
+  /** False with --no-server-keys: the signing and audit keys keep their versions. */
+  serverKeys?: boolean;
+  retireNow?: boolean;
 }
 
 function givenKey(options: RotateMasterOptions): MasterKey | undefined {
@@ -102,6 +120,25 @@ export async function rotateMaster(context: KeysContext, options: RotateMasterOp
   const oldPrimary = context.masters.keys.primary.id;
   const audit = await openKeyAudit(context);
   const { target, promote } = await chooseTarget(context, given);
+  // This command may be given the target (DUCTAPE_NEW_MASTER_KEY) without holding it.
+  context.masters.keys.hold(target);
+  const rotated =
+    options.serverKeys === false
+      ? undefined
+      : await rotateServerKeyVersions(context, target, { ...options, oncePerTarget: true });
+  // The audit key's rotation ends before anything else is re-wrapped: the older audit key then
+  // reaches the new master key only retired, never as a key a copy of the database could put
+  // back in use.
+  const serverRecord = {
+    action: 'key.rotate_server' as const,
+    detail: {
+      signing_key_version: rotated?.signing.version ?? null,
+      audit_key_version: rotated?.audit.version ?? null,
+      master_key_id: target.id,
+    },
+  };
+  if (rotated?.audit.added === true) await audit.record(serverRecord.action, serverRecord.detail);
+  const auditKey = (await finishAuditRotation(context, audit, target, serverRecord)) ?? rotated?.audit;
 
   let bar: ReturnType<typeof progressBar> | undefined;
   const result: RewrapResult = await rewrapUnder(context.store.keys, context.masters.keys, target, {
@@ -116,13 +153,20 @@ export async function rotateMaster(context: KeysContext, options: RotateMasterOp
 
   const complete = result.remaining === 0;
   if (complete && promote) promoteNextKey(context.config.dataDir);
-  await audit.record('key.rotate_master', {
-    master_key_id: target.id,
-    replaced_key_ids: result.replacedKeyIds.join(','),
-    rewrapped_data_keys: result.workspaceKeys,
-    rewrapped_server_keys: result.serverKeys,
-    complete,
-  });
+  const record = {
+    action: 'key.rotate_master' as const,
+    detail: {
+      master_key_id: target.id,
+      replaced_key_ids: result.replacedKeyIds.join(','),
+      rewrapped_data_keys: result.workspaceKeys,
+      rewrapped_server_keys: result.serverKeys,
+      complete,
+      ...(rotated
+        ? { signing_key_version: rotated.signing.version, audit_key_version: rotated.audit.version }
+        : {}),
+    },
+  };
+  await audit.record(record.action, record.detail);
   const keyFile = complete && promote ? 'replaced' : promote ? 'pending' : 'unchanged';
 
   if (options.json === true) {
@@ -135,10 +179,13 @@ export async function rotateMaster(context: KeysContext, options: RotateMasterOp
       remaining: result.remaining,
       complete,
       key_file: context.masters.source === 'file' ? keyFile : null,
+      ...serverKeysJson(rotated?.signing, auditKey),
     });
   } else {
     report(context, options, result, { target: target.id, oldPrimary, complete, keyFile });
+    reportServerKeys(rotated?.signing, auditKey, context.config.accessTokenTtlSeconds);
   }
+  failOnRemainingChains(auditKey);
   if (!complete && options.limit === undefined) {
     throw new CliError(
       `${result.remaining} keys are still not under master key ${target.id} (written meanwhile); run the command again`,

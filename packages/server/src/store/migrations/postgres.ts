@@ -132,6 +132,20 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 5,
+    name: 'server-key-versions',
+    sql: `
+      ALTER TABLE server_keys ADD COLUMN version integer NOT NULL DEFAULT 1,
+        ADD COLUMN retired_at bigint;
+      ALTER TABLE server_keys ALTER COLUMN version DROP DEFAULT;
+      ALTER TABLE server_keys DROP CONSTRAINT server_keys_pkey;
+      ALTER TABLE server_keys ADD PRIMARY KEY (name, version);
+
+      ALTER TABLE audit_log ADD COLUMN mac_key integer NOT NULL DEFAULT 1;
+      ALTER TABLE audit_heads ADD COLUMN mac_key integer NOT NULL DEFAULT 1;
+    `,
+  },
+  {
     version: 6,
     name: 'row-macs-and-usage',
     sql: `

@@ -138,6 +138,30 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 5,
+    name: 'server-key-versions',
+    sql: `
+      -- A server key gets versions: a rotation adds the next one, and retires older ones
+      -- (retired_at, unix ms, also bound into the wrapped bytes). Rebuilt for its new key.
+      CREATE TABLE server_keys_v5 (
+        name        TEXT NOT NULL,
+        version     INTEGER NOT NULL,
+        kek_id      TEXT NOT NULL,
+        wrapped     BLOB NOT NULL,
+        retired_at  INTEGER,
+        PRIMARY KEY (name, version)
+      ) STRICT;
+      INSERT INTO server_keys_v5 (name, version, kek_id, wrapped)
+        SELECT name, 1, kek_id, wrapped FROM server_keys;
+      DROP TABLE server_keys;
+      ALTER TABLE server_keys_v5 RENAME TO server_keys;
+
+      -- Which version of the audit key MACs each entry and head; older entries used version 1.
+      ALTER TABLE audit_log ADD COLUMN mac_key INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE audit_heads ADD COLUMN mac_key INTEGER NOT NULL DEFAULT 1;
+    `,
+  },
+  {
     version: 6,
     name: 'row-macs-and-usage',
     sql: `

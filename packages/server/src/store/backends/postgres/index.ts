@@ -63,6 +63,7 @@ import { isConnectionError } from './errors.js';
 import { migrateWith, quoteIdent } from './migrate.js';
 import { PostgresIntegrityStore } from './integrity.js';
 import { PostgresKeyStore, transactionClient } from './keys.js';
+import { SERVER_KEY_COLUMNS, toServerKeyRow, type ServerKeyRecord } from '../../keys.js';
 import { PrincipalListener } from './principal-listener.js';
 import { WriteBatcher } from './write-batch.js';
 
@@ -260,17 +261,17 @@ export class PostgresStore implements Store {
   }
 
   async getServerKey(name: string): Promise<ServerKeyRow | undefined> {
-    const { rows } = await this.query<{ name: string; kek_id: string; wrapped: Buffer }>(
-      'SELECT name, kek_id, wrapped FROM server_keys WHERE name = $1',
+    const { rows } = await this.query<ServerKeyRecord>(
+      `SELECT ${SERVER_KEY_COLUMNS} FROM server_keys WHERE name = $1 ORDER BY version DESC LIMIT 1`,
       [name],
     );
     const r = rows[0];
-    return r && { name: r.name, kekId: r.kek_id, wrapped: r.wrapped };
+    return r && toServerKeyRow(r);
   }
 
-  async putServerKeyOnce(row: ServerKeyRow): Promise<ServerKeyRow> {
+  async putServerKeyOnce(row: Omit<ServerKeyRow, 'version' | 'retiredAt'>): Promise<ServerKeyRow> {
     await this.query(
-      'INSERT INTO server_keys (name, kek_id, wrapped) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING',
+      'INSERT INTO server_keys (name, version, kek_id, wrapped) VALUES ($1, 1, $2, $3) ON CONFLICT DO NOTHING',
       [row.name, row.kekId, row.wrapped],
     );
     return (await this.getServerKey(row.name)) as ServerKeyRow;
@@ -583,6 +584,14 @@ export class PostgresStore implements Store {
 
   async auditChains(): Promise<string[]> {
     return this.withClient((client) => audit.auditChains(client));
+  }
+
+  async auditChainsBelowKey(macKey: number): Promise<string[]> {
+    return this.withClient((client) => audit.auditChainsBelowKey(client, macKey));
+  }
+
+  async workspaceIds(after: string | undefined, limit: number): Promise<string[]> {
+    return this.withClient((client) => audit.workspaceIds(client, after, limit));
   }
 
   /** Plain queries through the pool, with connection errors turned into StoreUnavailableError. */

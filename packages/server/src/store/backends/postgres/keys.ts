@@ -17,6 +17,9 @@ import {
   type SealedCursor,
   type SealedTable,
   type SealedValue,
+  type ServerKeyRecord,
+  SERVER_KEY_COLUMNS,
+  toServerKeyRow,
   type WorkspaceKeyCursor,
 } from '../../keys.js';
 import type { ServerKeyRow } from '../../types.js';
@@ -141,16 +144,48 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   async serverKeys(): Promise<ServerKeyRow[]> {
-    const { rows } = await this.query<{ name: string; kek_id: string; wrapped: Buffer }>(
-      'SELECT name, kek_id, wrapped FROM server_keys ORDER BY name',
+    const { rows } = await this.query<ServerKeyRecord>(
+      `SELECT ${SERVER_KEY_COLUMNS} FROM server_keys ORDER BY name, version`,
     );
-    return rows.map((r) => ({ name: r.name, kekId: r.kek_id, wrapped: r.wrapped }));
+    return rows.map(toServerKeyRow);
   }
 
   async rewrapServerKey(row: ServerKeyRow, fromKekId: string): Promise<boolean> {
     const result = await this.query(
-      'UPDATE server_keys SET kek_id = $1, wrapped = $2 WHERE name = $3 AND kek_id = $4',
-      [row.kekId, row.wrapped, row.name, fromKekId],
+      'UPDATE server_keys SET kek_id = $1, wrapped = $2 WHERE name = $3 AND version = $4 AND kek_id = $5',
+      [row.kekId, row.wrapped, row.name, row.version, fromKekId],
+    );
+    return result.rowCount === 1;
+  }
+
+  async serverKeyVersions(name: string): Promise<ServerKeyRow[]> {
+    const { rows } = await this.query<ServerKeyRecord>(
+      `SELECT ${SERVER_KEY_COLUMNS} FROM server_keys WHERE name = $1 ORDER BY version`,
+      [name],
+    );
+    return rows.map(toServerKeyRow);
+  }
+
+  async latestServerKeyVersion(name: string): Promise<number | undefined> {
+    const { rows } = await this.query<{ v: number | null }>(
+      'SELECT MAX(version) AS v FROM server_keys WHERE name = $1',
+      [name],
+    );
+    return rows[0]?.v ?? undefined;
+  }
+
+  async addServerKeyVersion(row: ServerKeyRow): Promise<boolean> {
+    const result = await this.query(
+      `INSERT INTO server_keys (${SERVER_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+      [row.name, row.version, row.kekId, row.wrapped, row.retiredAt],
+    );
+    return result.rowCount === 1;
+  }
+
+  async replaceServerKeyVersion(row: ServerKeyRow, expected: Buffer): Promise<boolean> {
+    const result = await this.query(
+      'UPDATE server_keys SET kek_id = $1, wrapped = $2, retired_at = $3 WHERE name = $4 AND version = $5 AND wrapped = $6',
+      [row.kekId, row.wrapped, row.retiredAt, row.name, row.version, expected],
     );
     return result.rowCount === 1;
   }

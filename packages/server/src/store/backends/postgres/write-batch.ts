@@ -287,7 +287,7 @@ export class WriteBatcher {
     const values: unknown[] = [];
     const ctes = secretWrites(workspaceId, writes, values, this.deps.versionsToKeep);
     if (sealer) {
-      const current = await lockHead(client, workspaceId, sealer.genesis);
+      const current = await lockHead(client, workspaceId, sealer);
       const { records, head } = chainEvents({ workspaceId, sealer, events }, current);
       ctes.push(`entries AS (${insertEntries(records, values)})`, `head AS (${updateHead(head, values)})`);
     }

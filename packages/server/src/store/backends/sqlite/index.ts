@@ -16,6 +16,7 @@ import { withStoreErrors } from './errors.js';
 import { migrateSqlite } from './migrate.js';
 import { SqliteIntegrityStore } from './integrity.js';
 import { SqliteKeyStore } from './keys.js';
+import { SERVER_KEY_COLUMNS, toServerKeyRow, type ServerKeyRecord } from '../../keys.js';
 import { WriteQueue } from './write-queue.js';
 import {
   DuplicateKeyError,
@@ -157,9 +158,11 @@ export class SqliteStore implements Store {
       ping: db.prepare('SELECT 1'),
       // Moves when another connection (another process) commits; never for this one's own.
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
-      getServerKey: db.prepare('SELECT name, kek_id, wrapped FROM server_keys WHERE name = ?'),
+      getServerKey: db.prepare(
+        `SELECT ${SERVER_KEY_COLUMNS} FROM server_keys WHERE name = ? ORDER BY version DESC LIMIT 1`,
+      ),
       insertServerKey: db.prepare(
-        'INSERT INTO server_keys (name, kek_id, wrapped) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
+        'INSERT INTO server_keys (name, version, kek_id, wrapped) VALUES (?, 1, ?, ?) ON CONFLICT DO NOTHING',
       ),
       insertWorkspace: db.prepare('INSERT INTO workspaces (id, name, created_at) VALUES (?, ?, ?)'),
       getWorkspace: db.prepare('SELECT id, name, created_at FROM workspaces WHERE id = ?'),
@@ -283,12 +286,11 @@ export class SqliteStore implements Store {
   }
 
   async getServerKey(name: string): Promise<ServerKeyRow | undefined> {
-    const r = this.stmt.getServerKey.get(name) as
-      { name: string; kek_id: string; wrapped: Buffer } | undefined;
-    return r && { name: r.name, kekId: r.kek_id, wrapped: r.wrapped };
+    const r = this.stmt.getServerKey.get(name) as ServerKeyRecord | undefined;
+    return r && toServerKeyRow(r);
   }
 
-  async putServerKeyOnce(row: ServerKeyRow): Promise<ServerKeyRow> {
+  async putServerKeyOnce(row: Omit<ServerKeyRow, 'version' | 'retiredAt'>): Promise<ServerKeyRow> {
     await this.writes.run(() => this.stmt.insertServerKey.run(row.name, row.kekId, row.wrapped));
     return (await this.getServerKey(row.name)) as ServerKeyRow;
   }
@@ -589,5 +591,13 @@ export class SqliteStore implements Store {
 
   async auditChains(): Promise<string[]> {
     return this.audit.chains();
+  }
+
+  async auditChainsBelowKey(macKey: number): Promise<string[]> {
+    return this.audit.chainsBelowKey(macKey);
+  }
+
+  async workspaceIds(after: string | undefined, limit: number): Promise<string[]> {
+    return this.audit.workspaceIds(after, limit);
   }
 }

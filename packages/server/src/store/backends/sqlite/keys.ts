@@ -13,6 +13,9 @@ import {
   type SealedCursor,
   type SealedTable,
   type SealedValue,
+  type ServerKeyRecord,
+  SERVER_KEY_COLUMNS,
+  toServerKeyRow,
   type WorkspaceKeyCursor,
 } from '../../keys.js';
 import type { ServerKeyRow } from '../../types.js';
@@ -57,9 +60,19 @@ export class SqliteKeyStore implements KeyStore {
       rewrap: db.prepare(
         'UPDATE workspace_keys SET kek_id = ?, wrapped = ? WHERE workspace_id = ? AND version = ? AND kek_id = ?',
       ),
-      serverKeys: db.prepare('SELECT name, kek_id, wrapped FROM server_keys ORDER BY name'),
+      serverKeys: db.prepare(`SELECT ${SERVER_KEY_COLUMNS} FROM server_keys ORDER BY name, version`),
       rewrapServer: db.prepare(
-        'UPDATE server_keys SET kek_id = ?, wrapped = ? WHERE name = ? AND kek_id = ?',
+        'UPDATE server_keys SET kek_id = ?, wrapped = ? WHERE name = ? AND version = ? AND kek_id = ?',
+      ),
+      serverKeyVersions: db.prepare(
+        `SELECT ${SERVER_KEY_COLUMNS} FROM server_keys WHERE name = ? ORDER BY version`,
+      ),
+      latestServerKey: db.prepare('SELECT MAX(version) AS v FROM server_keys WHERE name = ?'),
+      addServerKey: db.prepare(
+        `INSERT INTO server_keys (${SERVER_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      ),
+      replaceServerKey: db.prepare(
+        'UPDATE server_keys SET kek_id = ?, wrapped = ?, retired_at = ? WHERE name = ? AND version = ? AND wrapped = ?',
       ),
       dataKeyUsage: db.prepare(`
         SELECT k.version, k.kek_id, (
@@ -132,13 +145,37 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async serverKeys(): Promise<ServerKeyRow[]> {
-    const rows = this.stmt.serverKeys.all() as { name: string; kek_id: string; wrapped: Buffer }[];
-    return rows.map((r) => ({ name: r.name, kekId: r.kek_id, wrapped: r.wrapped }));
+    return (this.stmt.serverKeys.all() as ServerKeyRecord[]).map(toServerKeyRow);
   }
 
   async rewrapServerKey(row: ServerKeyRow, fromKekId: string): Promise<boolean> {
     return this.writes.run(
-      () => this.stmt.rewrapServer.run(row.kekId, row.wrapped, row.name, fromKekId).changes === 1,
+      () =>
+        this.stmt.rewrapServer.run(row.kekId, row.wrapped, row.name, row.version, fromKekId).changes === 1,
+    );
+  }
+
+  async serverKeyVersions(name: string): Promise<ServerKeyRow[]> {
+    return (this.stmt.serverKeyVersions.all(name) as ServerKeyRecord[]).map(toServerKeyRow);
+  }
+
+  async latestServerKeyVersion(name: string): Promise<number | undefined> {
+    return (this.stmt.latestServerKey.get(name) as { v: number | null }).v ?? undefined;
+  }
+
+  async addServerKeyVersion(row: ServerKeyRow): Promise<boolean> {
+    return this.writes.run(
+      () =>
+        this.stmt.addServerKey.run(row.name, row.version, row.kekId, row.wrapped, row.retiredAt).changes ===
+        1,
+    );
+  }
+
+  async replaceServerKeyVersion(row: ServerKeyRow, expected: Buffer): Promise<boolean> {
+    return this.writes.run(
+      () =>
+        this.stmt.replaceServerKey.run(row.kekId, row.wrapped, row.retiredAt, row.name, row.version, expected)
+          .changes === 1,
     );
   }
 
