@@ -119,8 +119,8 @@ export async function openRuntime(
 export async function openStore(config: Config, log?: Pick<Logger, 'warn'>): Promise<Store> {
   // Imported on demand: a node on PostgreSQL never loads the SQLite driver, and back.
   if (config.postgres) {
-    const { PostgresStore } = await import('./store/backends/postgres/index.js');
-    return PostgresStore.open({
+    const { openPostgresStore } = await import('./store/backends/postgres/postgres-store.js');
+    return openPostgresStore({
       ...config.postgres,
       versionsToKeep: config.versionsToKeep,
       // Only what helps an operator: the error object drags the whole client along.
@@ -136,9 +136,9 @@ export async function openStore(config: Config, log?: Pick<Logger, 'warn'>): Pro
         ),
     });
   }
-  const { SqliteStore } = await import('./store/backends/sqlite/index.js');
+  const { openSqliteStore } = await import('./store/backends/sqlite/sqlite-store.js');
   try {
-    return new SqliteStore(config.dataDir, { versionsToKeep: config.versionsToKeep });
+    return openSqliteStore(config.dataDir, { versionsToKeep: config.versionsToKeep });
   } catch (error) {
     const { openError } = await import('./store/backends/sqlite/errors.js');
     throw openError(error, config.dataDir);

@@ -10,7 +10,7 @@ import { AUDIT_KEY_NAME, AuditKeyring } from '../crypto/audit-mac.js';
 import type { MasterKey } from '../crypto/key-provider.js';
 import type { MasterKeys } from '../crypto/master-keys.js';
 import { AppError } from '../errors.js';
-import type { AuditAppend, AuditEvent, AuditFilter, AuditRecord, Store } from '../store/types.js';
+import type { AuditAppend, AuditEvent, AuditFilter, AuditRecord, AuditStore } from '../store/audit-store.js';
 import type { Principal, RequestOrigin } from './principal.js';
 import { authorize } from './roles.js';
 import { ServerKeySet, type ServerKeySource } from './server-keys.js';
@@ -103,7 +103,7 @@ export interface AuditQuery {
 }
 
 export interface AuditDeps {
-  store: Pick<Store, 'appendAudit' | 'listAudit'>;
+  store: AuditStore;
   /** Every version of the audit key this process holds (crypto/audit-mac.ts). */
   sealer: AuditKeyring;
   /**

@@ -17,7 +17,7 @@ import {
 } from './audit.service.js';
 import type { Principal, RequestOrigin, TokenPrincipal, UserPrincipal } from './principal.js';
 import { newId } from '../ids.js';
-import type { Store, UserChanges, UserRow } from '../store/types.js';
+import type { IdentityStore, UserChanges, UserRow } from '../store/identity-store.js';
 import {
   createServiceTokenGuard,
   createSignInGuard,
@@ -38,16 +38,7 @@ export interface NewCredentials {
 }
 
 export interface IdentityDeps {
-  store: Pick<
-    Store,
-    | 'createWorkspace'
-    | 'getWorkspace'
-    | 'insertUser'
-    | 'getUser'
-    | 'getServiceToken'
-    | 'listUsers'
-    | 'updateUser'
-  >;
+  store: IdentityStore;
   keyring: Pick<Keyring, 'newWorkspaceKey'>;
   audit: Pick<AuditService, 'entries' | 'entry' | 'read' | 'guard' | 'refused'>;
   /**

@@ -14,7 +14,7 @@
  */
 import { generatePrivateKey, hashCredential, verifyCredential } from '../crypto/credentials.js';
 import { AppError } from '../errors.js';
-import type { Store, UserChanges } from '../store/types.js';
+import type { PrincipalStore, UserChanges } from '../store/identity-store.js';
 import { operatorActor, type AuditActor, type AuditDetail, type AuditService } from './audit.service.js';
 import type { NewCredentials } from './identity.service.js';
 import type { Principal } from './principal.js';
@@ -25,7 +25,7 @@ import { authorize } from './roles.js';
 export type RotationProof = 'current_private_key' | 'owner_role' | 'operator_command';
 
 export interface KeyRotationDeps {
-  store: Pick<Store, 'getUser'>;
+  store: PrincipalStore;
   audit: Pick<AuditService, 'guard'>;
   signInGuard: SignInGuard;
   /** Stores the new hash and generation with the change's audit entry (extra `detail` in it). */

@@ -1,5 +1,5 @@
 /** What a secret's stored fields mean right now. */
-import type { SecretMeta } from '../store/types.js';
+import type { SecretMeta } from '../store/secret-store.js';
 
 export type SecretState = 'active' | 'revoked' | 'expired';
 

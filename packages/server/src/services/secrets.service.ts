@@ -6,15 +6,16 @@ import type { CreateSecretInput, ImportResult, UpdateSecretInput } from '@ductap
 import type { Keyring } from '../crypto/keyring.js';
 import { AppError, notFound } from '../errors.js';
 import { newId } from '../ids.js';
-import { applyChanges, SEALED_OVERHEAD } from '../store/records.js';
-import {
-  DuplicateKeyError,
-  type SecretChanges,
-  type SecretMeta,
-  type SecretRow,
-  type SecretVersionMeta,
-  type Store,
-} from '../store/types.js';
+import { DuplicateKeyError } from '../store/errors.js';
+import type {
+  SecretChanges,
+  SecretMeta,
+  SecretRow,
+  SecretSizes,
+  SecretStore,
+  SecretVersionMeta,
+} from '../store/secret-store.js';
+import { applyChanges, SEALED_OVERHEAD } from '../store/sql/secret-rows.js';
 import type { AuditService } from './audit.service.js';
 import { actorId, type Principal } from './principal.js';
 import { authorize } from './roles.js';
@@ -24,21 +25,8 @@ import { createStorageQuota } from './storage-quota.js';
 import { forCaller, scopeError, usageError } from './usage.js';
 
 export interface SecretsDeps {
-  store: Pick<
-    Store,
-    | 'insertSecret'
-    | 'getSecret'
-    | 'getSecretMeta'
-    | 'listSecrets'
-    | 'modifySecret'
-    | 'deleteSecret'
-    | 'listVersions'
-    | 'getSecretVersion'
-    | 'countSecrets'
-    | 'listSecretSizes'
-    | 'valueBytes'
-  >;
-  keyring: Pick<Keyring, 'seal' | 'open' | 'rowMac' | 'verifyRow'>;
+  store: SecretStore & SecretSizes;
+  keyring: Pick<Keyring, 'seal' | 'open' | 'rowMac' | 'verifyRow' | 'through'>;
   audit: Pick<AuditService, 'entry' | 'write' | 'read' | 'guard' | 'refused'>;
   /** Most secrets one workspace may hold (DUCTAPE_MAX_SECRETS_PER_WORKSPACE). */
   maxSecretsPerWorkspace: number;
@@ -120,7 +108,7 @@ export function createSecretsService({
     principal: Principal,
     key: string,
     action: 'secret.update' | 'secret.rollback' | 'secret.revoke' | 'secret.restore',
-    compute: (current: SecretRow, now: number) => Promise<SecretChanges | null>,
+    compute: (current: SecretRow, now: number, keys: Keyring) => Promise<SecretChanges | null>,
     detail: Record<string, string | number | boolean> = {},
   ): Promise<SecretMeta> {
     let unchanged = false;
@@ -128,13 +116,15 @@ export function createSecretsService({
       principal.workspaceId,
       key,
       // updatedAt always moves forward, even within one millisecond.
-      async (current) => {
+      async (current, writeKeys) => {
+        // Keys are read through the write's own transaction (see Keyring.through).
+        const keys = keyring.through(writeKeys);
         // A change never builds on a row altered behind the server's back: that would give
         // the altered key, scope or status a MAC of their own.
-        await verifySecret(keyring, current);
-        const changes = await compute(current, Math.max(Date.now(), current.updatedAt + 1));
+        await verifySecret(keys, current);
+        const changes = await compute(current, Math.max(Date.now(), current.updatedAt + 1), keys);
         unchanged = changes === null;
-        if (changes) changes.mac = await macOf(keyring, applyChanges(current, changes));
+        if (changes) changes.mac = await macOf(keys, applyChanges(current, changes));
         return changes;
       },
       actorId(principal),
@@ -203,9 +193,6 @@ export function createSecretsService({
     const now = Date.now();
     const id = newId();
     const version = 1;
-    // Sealed when the store is ready to write it (see Store.insertSecret).
-    const sealed = (): Promise<Buffer> =>
-      sealSecret(keyring, { workspaceId: principal.workspaceId, secretId: id, version }, input.value);
     const row = {
       id,
       workspaceId: principal.workspaceId,
@@ -222,7 +209,15 @@ export function createSecretsService({
     };
     try {
       await store.insertSecret(
-        { ...row, sealed, mac: () => macOf(keyring, row) },
+        {
+          ...row,
+          // Sealed when the store is ready to write it, with the keys it read (see NewSecretRow).
+          seal: async (writeKeys) => {
+            const keys = keyring.through(writeKeys);
+            const binding = { workspaceId: principal.workspaceId, secretId: id, version };
+            return { sealed: await sealSecret(keys, binding, input.value), mac: await macOf(keys, row) };
+          },
+        },
         actorId(principal),
         audit.entry(principal, 'secret.create', { key: input.key, version, detail }),
       );
@@ -250,7 +245,7 @@ export function createSecretsService({
       principal,
       key,
       'secret.update',
-      async (current, now) => {
+      async (current, now, keys) => {
         if (ifVersion !== undefined && current.version !== ifVersion) {
           throw new AppError(
             'VERSION_CONFLICT',
@@ -267,10 +262,10 @@ export function createSecretsService({
         // Every update is a new version, metadata-only ones too (the value carried over,
         // sealed anew for its new version): so a check-and-set also catches a concurrent
         // description or scope change, and no edit is ever lost silently.
-        const value = patch.value ?? (await openSealed(keyring, current, current.version, current.sealed));
+        const value = patch.value ?? (await openSealed(keys, current, current.version, current.sealed));
         changes.version = current.version + 1;
         changes.sealed = await sealSecret(
-          keyring,
+          keys,
           { workspaceId: current.workspaceId, secretId: current.id, version: changes.version },
           value,
         );
@@ -335,14 +330,14 @@ export function createSecretsService({
             principal,
             key,
             'secret.rollback',
-            async (current, now) => {
-              const value = await openSealed(keyring, current, version, old);
+            async (current, now, keys) => {
+              const value = await openSealed(keys, current, version, old);
               const next = current.version + 1;
               return {
                 updatedAt: now,
                 version: next,
                 sealed: await sealSecret(
-                  keyring,
+                  keys,
                   { workspaceId: current.workspaceId, secretId: current.id, version: next },
                   value,
                 ),
