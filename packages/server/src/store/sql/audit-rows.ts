@@ -83,11 +83,18 @@ export function toAuditHead(workspaceId: string, r: AuditHeadRecord): AuditHead 
  * placeholder of the whole statement (1-based).
  */
 export function insertEntries(records: AuditRecord[], values: unknown[], p: (n: number) => string): string {
-  const tuples = records.map((record) => {
-    const first = values.length;
-    values.push(...auditValues(record));
-    return `(${Array.from({ length: AUDIT_COLUMN_COUNT }, (_, i) => p(first + i + 1)).join(', ')})`;
-  });
+  const first = values.length;
+  for (const record of records) values.push(...auditValues(record));
+  return insertEntriesSql(records.length, (n) => p(first + n));
+}
+
+/** `INSERT` of `rows` entries (`AUDIT_COLUMNS` each, in order); `p(n)` as for `insertEntries`. */
+export function insertEntriesSql(rows: number, p: (n: number) => string): string {
+  const tuples = Array.from(
+    { length: rows },
+    (_, row) =>
+      `(${Array.from({ length: AUDIT_COLUMN_COUNT }, (_, i) => p(row * AUDIT_COLUMN_COUNT + i + 1)).join(', ')})`,
+  );
   return `INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ${tuples.join(', ')}`;
 }
 

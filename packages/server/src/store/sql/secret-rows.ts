@@ -62,6 +62,26 @@ export function toSecretMeta<L>(r: SecretRecord<L>, decodeList: (list: L) => str
   };
 }
 
+/** The values of SECRET_ROW_COLUMNS for `r`, in order, with lists as the backend writes them. */
+export function secretRowValues(r: SecretRow, encodeList: (list: string[]) => unknown): unknown[] {
+  return [
+    r.id,
+    r.workspaceId,
+    r.key,
+    r.description,
+    r.tokenType,
+    encodeList(r.scope),
+    encodeList(r.envs),
+    r.expiresAt,
+    r.revokedAt,
+    r.version,
+    r.createdAt,
+    r.updatedAt,
+    r.sealed,
+    r.mac,
+  ];
+}
+
 /** A whole row as the Store returns it, from a record read with SECRET_ROW_COLUMNS. */
 export function toSecretRow<L>(r: SecretRecord<L>, decodeList: (list: L) => string[]): SecretRow {
   return { ...toSecretMeta(r, decodeList), sealed: r.sealed as Buffer, mac: r.mac ?? null };

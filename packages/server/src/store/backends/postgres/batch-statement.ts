@@ -8,7 +8,12 @@
 import type { AuditAppend } from '../../audit-store.js';
 import type { SecretRow } from '../../secret-store.js';
 import { chainEvents, insertEntries } from '../../sql/audit-rows.js';
-import { SECRET_META_COLUMNS, VALUE_BYTES_SQL } from '../../sql/secret-rows.js';
+import {
+  SECRET_META_COLUMNS,
+  SECRET_ROW_COLUMNS,
+  secretRowValues,
+  VALUE_BYTES_SQL,
+} from '../../sql/secret-rows.js';
 import { lockHead, ROWS_PER_INSERT, updateHead } from './postgres-audit.js';
 import { pgPlaceholder, type Queryable } from './postgres-dialect.js';
 
@@ -69,6 +74,25 @@ export class DuplicateKeyRace extends Error {
   }
 }
 
+const ROW_COLUMNS = SECRET_ROW_COLUMNS.split(', ');
+/** The type of each of SECRET_ROW_COLUMNS, in order, as the arrays of a batch carry them. */
+const ROW_TYPES = [
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'int8',
+  'int8',
+  'int4',
+  'int8',
+  'int8',
+  'bytea',
+  'bytea',
+];
+
 /** The data-modifying CTEs of a batch's writes, as arrays (one parameter per column). */
 function secretWrites(
   workspaceId: string,
@@ -86,21 +110,13 @@ function secretWrites(
   const deletes = writes.filter((w): w is Extract<Write, { kind: 'delete' }> => w.kind === 'delete');
   /** Rows of `column`s from parallel arrays: lists travel as JSON text (no arrays of arrays). */
   const table = (rows: SecretRow[], extra: Record<string, [string, unknown[]]> = {}): string => {
+    const tuples = rows.map((r) => secretRowValues(r, JSON.stringify));
     const columns: [string, string, unknown[]][] = [
-      ['id', 'text', rows.map((r) => r.id)],
-      ['workspace_id', 'text', rows.map((r) => r.workspaceId)],
-      ['key', 'text', rows.map((r) => r.key)],
-      ['description', 'text', rows.map((r) => r.description)],
-      ['token_type', 'text', rows.map((r) => r.tokenType)],
-      ['scope', 'text', rows.map((r) => JSON.stringify(r.scope))],
-      ['envs', 'text', rows.map((r) => JSON.stringify(r.envs))],
-      ['expires_at', 'int8', rows.map((r) => r.expiresAt)],
-      ['revoked_at', 'int8', rows.map((r) => r.revokedAt)],
-      ['version', 'int4', rows.map((r) => r.version)],
-      ['created_at', 'int8', rows.map((r) => r.createdAt)],
-      ['updated_at', 'int8', rows.map((r) => r.updatedAt)],
-      ['sealed', 'bytea', rows.map((r) => r.sealed)],
-      ['mac', 'bytea', rows.map((r) => r.mac)],
+      ...ROW_COLUMNS.map((name, i): [string, string, unknown[]] => [
+        name,
+        ROW_TYPES[i]!,
+        tuples.map((t) => t[i]),
+      ]),
       ...Object.entries(extra).map(([name, [type, list]]): [string, string, unknown[]] => [name, type, list]),
     ];
     const args = columns.map(([, type, list]) => `${p(list)}::${type}[]`).join(', ');

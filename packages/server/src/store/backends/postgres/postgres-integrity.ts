@@ -5,7 +5,7 @@
  * overwritten.
  */
 import type { IntegrityStore } from '../../integrity-store.js';
-import { integrityReads, type RecordedValueRecord } from '../../sql/integrity-rows.js';
+import { integrityReads, LEGACY_FORMAT, type RecordedValueRecord } from '../../sql/integrity-rows.js';
 import { toSecretMeta, toSecretRow, type SecretRecord } from '../../sql/secret-rows.js';
 import { numberedAll, PG_DIALECT, type PgContext } from './postgres-dialect.js';
 
@@ -15,11 +15,10 @@ const sameList = (list: string[]): string[] => list;
 export function postgresIntegrity({ query, transaction }: PgContext): IntegrityStore {
   return {
     async legacyWorkspaces() {
-      // 1: the legacy data key format (crypto/envelope.ts).
-      const { rows } = await query<{ workspace_id: string }>(
-        `SELECT workspace_id FROM workspace_keys GROUP BY workspace_id
-         HAVING MAX(get_byte(wrapped, 0)) = 1 ORDER BY workspace_id`,
-      );
+      const { rows } = await query<{ workspace_id: string }>(SQL.legacyWorkspaces, [
+        LEGACY_FORMAT,
+        LEGACY_FORMAT,
+      ]);
       return rows.map((r) => r.workspace_id);
     },
     async rowsWithoutMac(workspaceId, afterKey, limit) {

@@ -33,9 +33,10 @@ import pg from 'pg';
 import type { AuditAppend } from '../../audit-store.js';
 import { DuplicateKeyError } from '../../errors.js';
 import type { NewSecretRow, SecretChanges, SecretMeta, SecretRow, WriteKeys } from '../../secret-store.js';
-import { applyChanges, SECRET_ROW_COLUMNS, toSecretRow, type SecretRecord } from '../../sql/secret-rows.js';
+import { applyChanges, secretReads, toSecretRow, type SecretRecord } from '../../sql/secret-rows.js';
 import { DuplicateKeyRace, writeBatch, type Decided } from './batch-statement.js';
 import { isConnectionError } from './errors.js';
+import { numbered, PG_DIALECT } from './postgres-dialect.js';
 import { batchKeys } from './postgres-keys.js';
 
 /** One change of a secret, as the store's methods describe it. */
@@ -69,6 +70,9 @@ interface Queued {
 export const MAX_BATCH = 256;
 
 const sameList = (list: string[]): string[] => list;
+
+/** The rows of a batch's keys, locked in key order (see step 2). */
+const LOCK_ROWS = numbered(`${secretReads(PG_DIALECT).getSecrets} ORDER BY key FOR UPDATE`);
 
 const keyOf = (change: Change): string => (change.kind === 'insert' ? change.row.key : change.key);
 
@@ -181,8 +185,7 @@ export class WriteBatcher {
     const secretKeys = batch.map((queued) => keyOf(queued.change));
     const { rows } = await client.query<SecretRecord>({
       name: 'lock_batch_secret_rows',
-      text: `SELECT ${SECRET_ROW_COLUMNS} FROM secrets
-        WHERE workspace_id = $1 AND key = ANY($2::text[]) ORDER BY key FOR UPDATE`,
+      text: LOCK_ROWS,
       values: [workspaceId, secretKeys],
     });
     const found = new Map<string, SecretRow>();

@@ -9,12 +9,11 @@ import type Database from 'better-sqlite3';
 import type { AuditAppend, AuditHead, AuditStore } from '../../audit-store.js';
 import {
   adoptHeadKey,
-  AUDIT_COLUMN_COUNT,
-  AUDIT_COLUMNS,
   AUDIT_SQL,
   auditQuery,
   auditValues,
   chainEvents,
+  insertEntriesSql,
   missingHeadKey,
   toAuditHead,
   toAuditRecord,
@@ -34,9 +33,7 @@ export function sqliteAudit(db: Database.Database, writes: WriteQueue): SqliteAu
   const queries = new Map<string, Database.Statement>();
   const stmt = {
     head: db.prepare(AUDIT_SQL.head),
-    insert: db.prepare(
-      `INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES (${Array(AUDIT_COLUMN_COUNT).fill('?').join(', ')})`,
-    ),
+    insert: db.prepare(insertEntriesSql(1, () => '?')),
     putHead: db.prepare(
       `INSERT INTO audit_heads (workspace_id, seq, mac, mac_key, head_mac) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (workspace_id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac,

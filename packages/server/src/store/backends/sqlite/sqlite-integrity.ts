@@ -4,7 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { IntegrityStore } from '../../integrity-store.js';
-import { integrityReads, type RecordedValueRecord } from '../../sql/integrity-rows.js';
+import { integrityReads, LEGACY_FORMAT, type RecordedValueRecord } from '../../sql/integrity-rows.js';
 import { toSecretMeta, toSecretRow, type SecretRecord } from '../../sql/secret-rows.js';
 import { listParam, parseList, SQLITE_DIALECT } from './sqlite-dialect.js';
 import type { WriteQueue } from './write-queue.js';
@@ -12,13 +12,7 @@ import type { WriteQueue } from './write-queue.js';
 export function sqliteIntegrity(db: Database.Database, writes: WriteQueue): IntegrityStore {
   const sql = integrityReads(SQLITE_DIALECT);
   const stmt = {
-    // x'01': the legacy data key format (crypto/envelope.ts).
-    legacy: db
-      .prepare(
-        `SELECT workspace_id FROM workspace_keys GROUP BY workspace_id
-         HAVING MAX(substr(wrapped, 1, 1)) = x'01' ORDER BY workspace_id`,
-      )
-      .pluck(),
+    legacy: db.prepare(sql.legacyWorkspaces).pluck(),
     withoutMac: db.prepare(sql.rowsWithoutMac),
     fill: db.prepare(
       'UPDATE secrets SET mac = ? WHERE id = ? AND mac IS NULL AND version = ? AND updated_at = ?',
@@ -30,7 +24,7 @@ export function sqliteIntegrity(db: Database.Database, writes: WriteQueue): Inte
 
   return {
     async legacyWorkspaces() {
-      return stmt.legacy.all() as string[];
+      return stmt.legacy.all(LEGACY_FORMAT, LEGACY_FORMAT) as string[];
     },
     async rowsWithoutMac(workspaceId, afterKey, limit) {
       const rows = stmt.withoutMac.all(workspaceId, afterKey ?? '', limit) as SecretRecord<string>[];

@@ -19,6 +19,7 @@ import {
   changedFields,
   listedSecretMeta,
   secretReads,
+  secretRowValues,
   SECRET_ROW_COLUMNS,
   SEALED_OVERHEAD,
   toSecretMeta,
@@ -135,22 +136,7 @@ export function sqliteSecrets({
       const { sealed, mac } = made;
       try {
         await writes.run(() => {
-          stmt.insertSecret.run(
-            row.id,
-            row.workspaceId,
-            row.key,
-            row.description,
-            row.tokenType,
-            JSON.stringify(row.scope),
-            JSON.stringify(row.envs),
-            row.expiresAt,
-            row.revokedAt,
-            row.version,
-            row.createdAt,
-            row.updatedAt,
-            sealed,
-            mac,
-          );
+          stmt.insertSecret.run(...secretRowValues({ ...row, sealed, mac }, JSON.stringify));
           stmt.insertVersion.run(row.id, row.version, sealed, row.updatedAt, actor);
           stmt.addValueBytes.run(row.workspaceId, valueBytesOf(sealed));
           if (auditAppend) audit.appendSync(auditAppend);
