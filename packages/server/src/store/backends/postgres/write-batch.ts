@@ -14,8 +14,9 @@
  * 2. the rows of every key in the batch, locked (FOR UPDATE) in key order;
  * 3. (JavaScript) each change decided against its row: a create of an existing key is a
  *    duplicate, an update or delete of a missing one finds nothing, an update's `compute`
- *    runs (and may refuse), a create's value is sealed (the newest data key version is read
- *    once per batch); nothing is written yet, so a refusal concerns its change alone;
+ *    runs (and may refuse), a create's value is sealed; both are handed the data keys as the
+ *    batch reads them (`batchKeys`: on its own connection, the newest version once per
+ *    batch); nothing is written yet, so a refusal concerns its change alone;
  * 4. the chain's head locked and read, the entries numbered and MACed;
  * 5. every insert, update, version, pruning, delete, audit entry, the new head and the
  *    workspace's value bytes in one statement, then COMMIT.
