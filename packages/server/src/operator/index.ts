@@ -37,7 +37,7 @@ async function buildProgram(): Promise<Command> {
     .command('serve')
     .description('Start the server (PORT, HOST, DUCTAPE_DATA_DIR, DUCTAPE_MASTER_KEY from the environment)')
     .action(async () => {
-      const { runServerProcess } = await import('../serve.js');
+      const { runServerProcess } = await import('../main.js');
       await runServerProcess();
     });
 

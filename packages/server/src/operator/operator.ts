@@ -4,13 +4,13 @@
  */
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../main.js';
 import { CliError, info, printJson, printTable } from './output.js';
 
 // runtime.js (the store, better-sqlite3) and http/schemas.js (zod) load only when an operator
 // command runs, so the people commands and --help start without them.
 export async function withRuntime<T>(work: (runtime: Runtime) => Promise<T>): Promise<T> {
-  const { openRuntime } = await import('../runtime.js');
+  const { openRuntime } = await import('../main.js');
   const config = loadConfig();
   const runtime = await openRuntime(config, {
     warn: (_obj: unknown, message?: string) => info(`warning: ${message ?? ''}`),
@@ -47,7 +47,7 @@ export function registerOperatorCommands(program: Command): void {
     .action(async (options: { name: string; json?: boolean }) => {
       const { parse, workspaceName } = await import('../http/schemas.js');
       const name = parse(workspaceName, options.name, '--name');
-      const created = await withRuntime((rt) => rt.identity.createWorkspace(name));
+      const created = await withRuntime((rt) => rt.members.createWorkspace(name));
       showCredentials(
         `Created workspace '${name}' and its owner.`,
         { workspace_id: created.workspace_id, user_id: created.user_id, private_key: created.private_key },
@@ -73,7 +73,7 @@ export function registerOperatorCommands(program: Command): void {
           2,
         );
       }
-      const created = await withRuntime((rt) => rt.identity.createUser(options.workspace, role));
+      const created = await withRuntime((rt) => rt.members.createUser(options.workspace, role));
       showCredentials(
         `Created ${role} user in workspace ${options.workspace}.`,
         options.json === true
@@ -119,7 +119,7 @@ export function registerOperatorCommands(program: Command): void {
       const rotated = await withRuntime(async (rt) => {
         const found = await rt.store.getUser(options.user);
         if (!found) throw new CliError(`user '${options.user}' does not exist`, 1);
-        return rt.identity.rotateKey(undefined, found.workspaceId, found.id);
+        return rt.members.rotateKey(undefined, found.workspaceId, found.id);
       });
       showCredentials(
         `Replaced the private key of user ${rotated.user_id}.`,
@@ -171,7 +171,7 @@ export function registerOperatorCommands(program: Command): void {
     )
     .option('--json', 'print {"backend", "from", "to"} as JSON')
     .action(async (options: { json?: boolean }) => {
-      const { openStore } = await import('../runtime.js');
+      const { openStore } = await import('../store/open-store.js');
       const store = await openStore(loadConfig());
       try {
         const { from, to } = store.migration;

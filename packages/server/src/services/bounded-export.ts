@@ -20,7 +20,7 @@ import type { SecretRow, SizedSecretMeta, Store } from '../store/types.js';
 import type { AuditFields } from './audit.service.js';
 import { openSecret } from './secret-values.js';
 import type { Principal } from './principal.js';
-import { forCaller, scopeError, usageError, type UsageContext } from './usage.js';
+import { forCaller, scopeError, usageError, type UsageContext } from './usage-rules.js';
 
 export interface ExportDeps {
   store: Pick<Store, 'listSecretSizes' | 'getSecrets'>;

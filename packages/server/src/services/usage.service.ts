@@ -14,7 +14,7 @@ import type { Principal } from './principal.js';
 import { LIMITS, ReferenceDepthError, scanReferences, substitute, type Scan } from './references.js';
 import { authorize } from './roles.js';
 import { openSecret } from './secret-values.js';
-import { forCaller, usageError, type UsageContext } from './usage.js';
+import { forCaller, usageError, type UsageContext } from './usage-rules.js';
 
 export interface UsageDeps {
   store: Pick<Store, 'getSecrets' | 'listSecretSizes'>;

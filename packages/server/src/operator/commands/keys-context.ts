@@ -23,7 +23,7 @@ export async function withKeys<T>(work: (context: KeysContext) => Promise<T>): P
   if (masters.generatedFile) {
     info(`warning: generated a new master key in ${masters.generatedFile} (there was none); back it up`);
   }
-  const { openStore } = await import('../../runtime.js');
+  const { openStore } = await import('../../store/open-store.js');
   const store = await openStore(config);
   try {
     return await work({ config, masters, store, keyring: new Keyring(masters.keys, store.keys) });
