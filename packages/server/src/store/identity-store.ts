@@ -1,6 +1,6 @@
 /**
  * Workspaces, their users and service tokens: `IdentityStore`, and `PrincipalStore`, the part
- * authentication reads (through a cache told of every change, services/principal-cache.ts).
+ * authentication reads (through a cache told of every change, services/identity/principal-cache.ts).
  *
  * Invariants every backend keeps:
  * - a workspace always keeps an active owner: `updateUser` refuses the change that would
@@ -56,7 +56,7 @@ export interface ServiceTokenRow {
 /** What a principal cache holds: users and service tokens, by id. */
 export type PrincipalKind = 'user' | 'token';
 
-/** Told of changes to users and service tokens, for a cache of them (services/principal-cache.ts). */
+/** Told of changes to users and service tokens, for a cache of them (services/identity/principal-cache.ts). */
 export interface PrincipalWatcher {
   /**
    * One user or token changed: by this process (before the change is acknowledged) or, on

@@ -14,7 +14,7 @@
  */
 import type { WrappedDataKey, WrappedKeySource } from '../crypto/keyring.js';
 
-/** One version of a server key, wrapped (see crypto/envelope.ts and services/server-keys.ts). */
+/** One version of a server key, wrapped (see crypto/envelope.ts and services/keys/server-keys.ts). */
 export interface ServerKeyRow {
   name: string;
   /** 1 for a name's first key; each rotation adds the next. */

@@ -5,21 +5,21 @@
  * transaction (see the Store's invariants).
  */
 import type { CreateSecretInput, UpdateSecretInput } from '@ductape/sdk';
-import type { Keyring } from '../crypto/keyring.js';
-import { AppError, notFound } from '../errors.js';
-import { newId } from '../ids.js';
-import { DuplicateKeyError } from '../store/errors.js';
+import type { Keyring } from '../../crypto/keyring.js';
+import { AppError, notFound } from '../../errors.js';
+import { newId } from '../../ids.js';
+import { DuplicateKeyError } from '../../store/errors.js';
 import type {
   SecretChanges,
   SecretMeta,
   SecretRow,
   SecretSizes,
   SecretStore,
-} from '../store/secret-store.js';
-import { applyChanges } from '../store/sql/secret-rows.js';
-import type { AuditService } from './audit.service.js';
-import { actorId, type Principal } from './principal.js';
-import { authorize } from './roles.js';
+} from '../../store/secret-store.js';
+import { applyChanges } from '../../store/sql/secret-rows.js';
+import type { AuditService } from '../audit/audit.service.js';
+import { actorId, type Principal } from '../identity/principal.js';
+import { authorize } from '../identity/roles.js';
 import { createSecretCountCap, secretExists } from './secret-count-cap.js';
 import { macOf, openSealed, sealSecret, verifySecret } from './secret-values.js';
 import { createStorageQuota } from './storage-quota.js';

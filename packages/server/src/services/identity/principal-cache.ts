@@ -22,7 +22,7 @@ import type {
   PrincipalStore,
   ServiceTokenRow,
   UserRow,
-} from '../store/identity-store.js';
+} from '../../store/identity-store.js';
 
 export interface PrincipalCacheOptions {
   /** How long an entry may be used, in milliseconds (default 5000). */

@@ -15,8 +15,8 @@
  * chain deleted whole, and one started again by the next request after that, are both caught.
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { AuditKeyring } from '../crypto/audit-mac.js';
-import type { AuditHead, AuditRecord, AuditStore } from '../store/audit-store.js';
+import type { AuditKeyring } from '../../crypto/audit-mac.js';
+import type { AuditHead, AuditRecord, AuditStore } from '../../store/audit-store.js';
 
 export interface ChainReport {
   workspaceId: string;
