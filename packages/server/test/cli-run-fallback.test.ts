@@ -374,6 +374,27 @@ describe('ductape run --fallback', () => {
     }
   });
 
+  it('refuses names that change how programs load code from a file too, unless this run allows them', async () => {
+    await sdk.secrets.create({ key: 'NODE_OPTIONS', value: '--max-old-space-size=200', scope: ['loader'] });
+    const file = join(folder(), 'loader.fallback');
+    const args = ['run', '--app', 'loader', '--env', 'dev', '--fallback', file];
+    const allowed = ['--allow-name', 'NODE_OPTIONS'];
+    const saved = await ductape(owner, front.url, [...args, ...allowed, '--', ...DUMP_ENV]);
+    assert.equal(envFrom(saved).NODE_OPTIONS, '--max-old-space-size=200');
+    front.mode = '503';
+    try {
+      const command = marking();
+      const refused = await ductape(owner, front.url, [...args, '--', ...command.argv]);
+      expectCode(refused, 2);
+      assert.match(refused.stderr, /NODE_OPTIONS/);
+      assert.equal(command.started(), false);
+      const again = await ductape(owner, front.url, [...args, ...allowed, '--', ...DUMP_ENV]);
+      assert.equal(envFrom(again).NODE_OPTIONS, '--max-old-space-size=200');
+    } finally {
+      front.mode = 'forward';
+    }
+  });
+
   it('--fallback-only starts from the file without a single request', async () => {
     const file = join(folder(), 'only.fallback');
     const args = ['run', ...WEB_DEV, '--fallback', file];

@@ -64,8 +64,9 @@ async function fallbackFor(
   scope: ExportScope,
 ): Promise<Fallback | undefined> {
   if (options.fallback === undefined) {
-    if (options.fallbackOnly === true)
+    if (options.fallbackOnly === true) {
       throw new CliError('--fallback-only: name the file with --fallback FILE', 2);
+    }
     if (options.fallbackMaxAge !== undefined) {
       throw new CliError('--fallback-max-age: name the file with --fallback FILE', 2);
     }
@@ -88,15 +89,26 @@ async function fallbackFor(
   );
 }
 
-/** The variables from the server, saved to the fallback file; or from the file when the server cannot answer. */
+/**
+ * The variables from the server, saved to the fallback file; or from the file when the server
+ * cannot answer. Either way, names that change how programs load code are refused unless
+ * this run allows them (--allow-name is this run's decision, not the saved one's).
+ */
 async function variablesFor(
   options: RunOptions,
   connection: Connection,
   scope: ExportScope,
   fallback: Fallback | undefined,
 ): Promise<Variable[]> {
+  const allowed = (variables: Variable[]): Variable[] => {
+    refuseCodeLoading(
+      variables.map((v) => v.name),
+      options.allowName,
+    );
+    return variables;
+  };
   if (fallback !== undefined && options.fallbackOnly === true) {
-    return fallback.load('--fallback-only: the server is not asked');
+    return allowed(fallback.load('--fallback-only: the server is not asked'));
   }
   let answer;
   try {
@@ -104,18 +116,14 @@ async function variablesFor(
   } catch (error) {
     const why = fallback?.unreachable(error);
     if (fallback === undefined || why === undefined) throw error;
-    return fallback.load(why);
+    return allowed(fallback.load(why));
   }
   const named = nameVariables(answer.secrets, {
     transform: options.nameTransform,
     warn: (message) => info(`warning: ${message}`),
   });
-  const variables = named.map(({ name, value }) => ({ name, value }));
   // Only what may be injected is saved: a refused name stops the run before anything is written.
-  refuseCodeLoading(
-    variables.map((v) => v.name),
-    options.allowName,
-  );
+  const variables = allowed(named.map(({ name, value }) => ({ name, value })));
   fallback?.save(variables);
   return variables;
 }
@@ -129,11 +137,6 @@ async function run(command: string, args: string[], options: RunOptions): Promis
   const scope = exportScope(connection, options);
   const fallback = await fallbackFor(options, connection, scope);
   const variables = await variablesFor(options, connection, scope, fallback);
-  // Again for a file's variables: --allow-name is this run's decision, not the saved one's.
-  refuseCodeLoading(
-    variables.map((v) => v.name),
-    options.allowName,
-  );
   const inherited: NodeJS.ProcessEnv = { ...process.env };
   // The command gets the app's secrets, not the credentials that fetched them.
   for (const name of CREDENTIAL_VARIABLES) delete inherited[name];
