@@ -74,6 +74,11 @@ export interface Connection {
   source: string;
   /** A service token (bound to its own app and environment) or a user's credentials. */
   kind: 'token' | 'user';
+  /**
+   * The token or the private key in use: `run --fallback` derives its file's key from it. A
+   * function, so that printing or serialising a connection never shows it.
+   */
+  secret(): string;
 }
 
 function urlFor(urlOption: string | undefined, fileUrl: string | undefined, source: string): string {
@@ -105,7 +110,13 @@ export function connect(urlOption: string | undefined, clientOptions: ClientOpti
   const token = env('DUCTAPE_TOKEN');
   if (token !== undefined) {
     const url = urlFor(urlOption, undefined, 'DUCTAPE_TOKEN');
-    return { client: new Ductape({ ...options, token, url }), url, source: 'DUCTAPE_TOKEN', kind: 'token' };
+    return {
+      client: new Ductape({ ...options, token, url }),
+      url,
+      source: 'DUCTAPE_TOKEN',
+      kind: 'token',
+      secret: () => token,
+    };
   }
 
   const fromEnv = ENV_NAMES.map((name) => env(name));
@@ -145,7 +156,13 @@ export function connect(urlOption: string | undefined, clientOptions: ClientOpti
   }
 
   const url = urlFor(urlOption, fileUrl, source);
-  return { client: new Ductape({ ...options, ...credentials, url }), url, source, kind: 'user' };
+  return {
+    client: new Ductape({ ...options, ...credentials, url }),
+    url,
+    source,
+    kind: 'user',
+    secret: () => credentials.private_key,
+  };
 }
 
 /** The connection for a subcommand: `--url` may sit before or after the subcommand's name. */

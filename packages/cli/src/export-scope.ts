@@ -22,8 +22,15 @@ export function addScopeOptions(command: Command): Command {
     .option('--only <keys>', 'comma-separated keys: exactly these, each of which must be usable');
 }
 
-/** The secrets the app may use in the environment; skipped (revoked, expired) ones are warned about. */
-export async function fetchExport(connection: Connection, options: ScopeOptions): Promise<ExportResponse> {
+/** What one export asks for: checked before any request, and what `run --fallback` binds its file to. */
+export interface ExportScope {
+  app: string | undefined;
+  env: string | undefined;
+  only: string[] | undefined;
+}
+
+/** Checks the options against the credentials: a user must name the app and the environment. */
+export function exportScope(connection: Connection, options: ScopeOptions): ExportScope {
   if (connection.kind === 'user' && (options.app === undefined || options.env === undefined)) {
     throw new CliError(
       '--app and --env are required with user credentials (a service token in DUCTAPE_TOKEN brings its own)',
@@ -35,7 +42,12 @@ export async function fetchExport(connection: Connection, options: ScopeOptions)
     only = parseList(options.only);
     if (only.length === 0) throw new CliError('--only: name at least one key', 2);
   }
-  const answer = await connection.client.secrets.export({ app: options.app, env: options.env, only });
+  return { app: options.app, env: options.env, only };
+}
+
+/** The secrets the app may use in the environment; skipped (revoked, expired) ones are warned about. */
+export async function fetchExport(connection: Connection, scope: ExportScope): Promise<ExportResponse> {
+  const answer = await connection.client.secrets.export(scope);
   for (const skipped of answer.skipped) info(`warning: skipped ${skipped.key}: ${skipped.message}`);
   return answer;
 }

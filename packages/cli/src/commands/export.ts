@@ -7,7 +7,7 @@ import { Option, type Command } from 'commander';
 import { connectFor } from '../connect.js';
 import { NAME_TRANSFORM_HELP, NAME_TRANSFORMS, nameVariables, type NameTransform } from '../env-names.js';
 import { EXPORT_FORMATS, formatSecrets, type ExportFormat } from '../export-formats.js';
-import { addScopeOptions, fetchExport, type ScopeOptions } from '../export-scope.js';
+import { addScopeOptions, exportScope, fetchExport, type ScopeOptions } from '../export-scope.js';
 import { ALLOW_NAME_HELP, collectName, refuseCodeLoading } from '../loader-variables.js';
 import { CliError, info } from '../output.js';
 
@@ -35,7 +35,8 @@ function writePrivateFile(path: string, text: string): void {
 }
 
 async function exportSecrets(options: ExportOptions, command: Command): Promise<void> {
-  const answer = await fetchExport(connectFor(command), options);
+  const connection = connectFor(command);
+  const answer = await fetchExport(connection, exportScope(connection, options));
   const json = options.format === 'json';
   const named = nameVariables(answer.secrets, {
     transform: options.nameTransform,
