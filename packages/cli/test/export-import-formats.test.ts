@@ -1,7 +1,7 @@
 /**
  * The pure parts behind export, import and run: the .env writer and reader, the JSON import
  * reader with its line numbers, variable naming, request chunking and the progress bar.
- * The end-to-end suites (cli-transfer, cli-run) drive the same code through the built CLI.
+ * The end-to-end suites (server/test/cli/export-import-commands, run-command) drive the same code through the built CLI.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

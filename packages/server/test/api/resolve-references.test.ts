@@ -1,7 +1,7 @@
 /**
  * `$Secret{KEY}` references, without a server: where scanReferences finds them (JSON path,
  * offset), what it calls malformed, and what substitute changes and leaves alone.
- * Random inputs are in references-property.test.ts.
+ * Random inputs are in resolve-references-property.test.ts.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

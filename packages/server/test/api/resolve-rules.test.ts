@@ -2,7 +2,7 @@
  * `secrets.resolve` over a real port through the SDK: every rule with its exact message, in
  * both orders of failure, empty scope/envs, missing app/env, deep JSON, both syntaxes,
  * malformed references, roles, and that no error ever carries a value.
- * Round trips and input bounds are in e2e-resolve-limits.test.ts.
+ * Round trips and input bounds are in resolve-round-trip-and-bounds.test.ts.
  */
 import type Ductape from '@ductape/sdk';
 import type { UsageContext } from '@ductape/sdk';

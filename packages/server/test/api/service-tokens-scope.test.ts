@@ -29,7 +29,7 @@ const USABLE = ['IN_APP', 'IN_ENV', 'IN_EXACT', 'IN_OPEN'];
 const VISIBLE = [...USABLE, 'IN_EXPIRED', 'IN_REVOKED'].sort();
 /**
  * A key outside the token's app or environment is answered as a missing key, so a token
- * cannot learn what else the workspace holds (e2e-token-scope-probing.test.ts).
+ * cannot learn what else the workspace holds (security/service-token-scope-probing.test.ts).
  */
 const outOfScope = (k: string): Expected => ({
   status: 404,

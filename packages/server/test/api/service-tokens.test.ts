@@ -2,7 +2,7 @@
  * Service tokens over a real port: who may mint them, what minting answers, listing without
  * the token, using one from the SDK (option or DUCTAPE_TOKEN), revoke and expiry taking
  * effect at the next request, other workspaces, storage as a hash only, and lifetime bounds.
- * What a token may reach, route by route, is in e2e-tokens-boundaries.test.ts.
+ * What a token may reach, route by route, is in service-tokens-scope.test.ts.
  */
 import Ductape from '@ductape/sdk';
 import type { CreateTokenInput, TokenWhoAmI } from '@ductape/sdk';

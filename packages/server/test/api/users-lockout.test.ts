@@ -115,7 +115,7 @@ describeEachBackend('locking users out', (backend) => {
       });
       assert.equal((await signIn(bystander)).status, 200, "the bystander's key still works");
 
-      // The SDK proves the current key by itself (see e2e-rotate-key-proof.test.ts).
+      // The SDK proves the current key by itself (see security/own-key-rotation-needs-current-key.test.ts).
       const rotated = await self.users.rotateKey(credentials.user_id);
       assert.equal(rotated.user_id, credentials.user_id);
       await assertLockedOut(token, credentials, server.client(credentials));

@@ -2,7 +2,7 @@
  * Owners manage members over a real port (`ductape.users`): listing without keys, adding,
  * changing roles with effect at the member's next request, who may do it, the last owner's
  * protection (also when two owners demote each other at once), other workspaces and bad
- * input. Removal and key rotation locking people out are in e2e-users-keys.test.ts.
+ * input. Removal and key rotation locking people out are in users-lockout.test.ts.
  */
 import type Ductape from '@ductape/sdk';
 import type { User, UserWhoAmI } from '@ductape/sdk';

@@ -1,8 +1,8 @@
 /**
  * Secret versions over a real port: the history every change leaves (a metadata-only change
  * carries the value over), reading old versions, rollback, who may see what, revocation, deletion and other
- * workspaces. Pruning and storage are in e2e-versions-prune.test.ts; check-and-set and its
- * races in e2e-versions-cas.test.ts.
+ * workspaces. Pruning and storage are in versions-pruning.test.ts; check-and-set and its
+ * races in versions-check-and-set.test.ts.
  */
 import Ductape from '@ductape/sdk';
 import type { SecretVersion } from '@ductape/sdk';
@@ -184,7 +184,7 @@ describeEachBackend('secret versions', (backend) => {
     await owner.secrets.create({ key, value: 'viewer-1' });
     await owner.secrets.update(key, { value: 'viewer-2' });
     const listed: SecretVersion[] = await viewer.secrets.versions(key);
-    // The same versions; the writer's id is an admin's to see (see e2e-actor-privacy.test.ts).
+    // The same versions; the writer's id is an admin's to see (see security/actor-ids-hidden-by-role.test.ts).
     const asOwner = await owner.secrets.versions(key);
     assert.deepEqual(
       listed.map((v) => ({ ...v, actor: '' })),

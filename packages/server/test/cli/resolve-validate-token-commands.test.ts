@@ -1,6 +1,6 @@
 /**
  * `ductape resolve`, `ductape validate` and `ductape token create|list|revoke` end to end:
- * the built CLI against a real server. (`run` is in cli-run, export/import in cli-transfer.)
+ * the built CLI against a real server. (`run` is in run-command, export/import in export-import-commands.)
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';

@@ -8,7 +8,7 @@
  *   there and nothing refused.
  * - locked by another program: a write waits out busy_timeout, then answers 503.
  * Never a 500, and the database file passes `PRAGMA integrity_check` afterwards.
- * Mounting needs root (see helpers/mounts.ts); where it is refused these suites skip, saying why.
+ * Mounting needs root (see mounts.ts); where it is refused these suites skip, saying why.
  */
 import type { SecretWithValue } from '@ductape/sdk';
 import Database from 'better-sqlite3';

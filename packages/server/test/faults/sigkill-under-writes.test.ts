@@ -2,7 +2,7 @@
  * Crash safety. The real server process is killed with SIGKILL at random moments while
  * concurrent creates, updates and deletes arrive over HTTP, and started again on the same
  * data each time. A ledger of every request and its answer then checks what the store holds
- * (see helpers/ledger.ts): every acknowledged write is there with exactly the value and
+ * (see ledger.ts): every acknowledged write is there with exactly the value and
  * version it was acknowledged with (an update can only be followed by later versions), an
  * acknowledged delete holds, and a request that got no answer either happened or not, but
  * nothing else appears: no secret never asked for, no value never sent, none refused at the

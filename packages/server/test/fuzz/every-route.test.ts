@@ -1,7 +1,7 @@
 /**
  * Property-based fuzzing of every route over a real port: batches of generated requests that
  * must each be refused (bad credentials, a path naming nothing, a bad query, a bad body on an
- * existing target; see helpers/fuzz-routes.ts) go out 8 at a time. Every answer must be a 4xx
+ * existing target; see fuzz-routes.ts) go out 8 at a time. Every answer must be a 4xx
  * `{ code, message, field? }` whose status is its code's, never a 5xx; after each batch the
  * server still answers, everything stored is exactly as before (secrets, values, versions,
  * users, tokens), and no prototype of the process the server runs in has changed.

@@ -1,5 +1,5 @@
 /**
- * Generated query strings and headers for every route (e2e-fuzz-query.test.ts). A query is
+ * Generated query strings and headers for every route (query-strings-and-headers.test.ts). A query is
  * kept as the list of (name, value) pairs it encodes, so the judge knows exactly what the
  * server decodes: which parameters hold NUL, and which names were sent. Targets are chosen
  * so that no request can change anything: reads may name existing secrets, but every route

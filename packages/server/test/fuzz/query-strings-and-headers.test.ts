@@ -7,7 +7,7 @@
  * value in it; a query holding NUL anywhere is a 400 naming such a parameter (issue 13, item
  * 11); nothing that writes succeeds, and after each batch everything stored is as before.
  *
- * With e2e-fuzz, e2e-fuzz-wire and e2e-fuzz-values, a run sends well over 10,000 generated
+ * With every-route, http-wire and hostile-values, a run sends well over 10,000 generated
  * requests; each suite prints its count. DUCTAPE_FUZZ_SCALE multiplies the batches,
  * FUZZ_SEED replays a run.
  */

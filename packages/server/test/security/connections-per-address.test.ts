@@ -3,7 +3,7 @@
  * The attack: one client opens as many connections as the server allows, each sending a
  * partial request line and headers and then nothing, and normal requests from everyone else
  * fail for as long as it keeps reconnecting. The attacker here connects from 127.0.0.2 and a
- * normal client from 127.0.0.1 (see helpers/from-address.ts). Counts are small (a cap of 40
+ * normal client from 127.0.0.1 (see from-address.ts). Counts are small (a cap of 40
  * in all, 8 per address) so the test stays quick; no store is involved.
  */
 import assert from 'node:assert/strict';

@@ -375,7 +375,7 @@ describe('principal cache on two server nodes on one PostgreSQL', { skip: PG_SKI
       assertErrorBody(await me(b, removed.token), 401, 'TOKEN_INVALID');
 
       const rotated = await member('developer');
-      // Your own key: rotated with proof of the current one (see e2e-rotate-key-proof).
+      // Your own key: rotated with proof of the current one (see own-key-rotation-needs-current-key.test.ts).
       const answer = await rawRequest(a.url, 'POST', `/v1/users/${rotated.id}/rotate-key`, {
         token: rotated.token,
         body: { private_key: rotated.key },

@@ -2,7 +2,7 @@
  * Service limits over a real port: the number of secrets per workspace (409 WORKSPACE_FULL,
  * on create and on each imported item), slow clients (408 and a closed connection within
  * the configured timeouts, while others are served), and the connection cap. Body and value
- * sizes are tried in e2e-validation-body.test.ts and e2e-validation.test.ts.
+ * sizes are tried in input/malformed-bodies.test.ts and input/field-validation.test.ts.
  */
 import type { ImportResponse } from '@ductape/sdk';
 import assert from 'node:assert/strict';

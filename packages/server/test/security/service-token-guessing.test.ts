@@ -5,7 +5,7 @@
  * stop. Now an address past DUCTAPE_SERVICE_TOKEN_FAILURES_PER_IP failures in the window gets
  * 429 with Retry-After for every `dst_` bearer, before any lookup: the store's lookups are
  * counted to show it. Other addresses are not affected. Guesses come from 127.0.0.2 (see
- * helpers/from-address.ts); how an IPv6 /64 is counted is in rate-limit.test.ts.
+ * from-address.ts); how an IPv6 /64 is counted is in rate-limit.test.ts.
  */
 import type { ErrorBody } from '@ductape/sdk';
 import assert from 'node:assert/strict';

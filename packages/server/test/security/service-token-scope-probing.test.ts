@@ -7,7 +7,7 @@
  * out-of-scope key with the very status, code and message (the key aside) of a missing one,
  * in the same time class: both are decided after one read of the row, before any value is
  * opened (medians of interleaved attempts are reported, loosely checked within 2x as in
- * e2e-enumeration). Users keep the precise reasons.
+ * sign-in-enumeration). Users keep the precise reasons.
  */
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';

@@ -2,7 +2,7 @@
  * Sign-in limits over a real port: failed sign-ins per client address and per (address,
  * user id), and token exchanges per address, each answered 429 with Retry-After, before the
  * key is even checked. Requests come from 127.0.0.1 unless a test sends from 127.0.0.2 (see
- * helpers/from-address.ts), so each test sets its own limits.
+ * from-address.ts), so each test sets its own limits.
  */
 import type { ErrorBody } from '@ductape/sdk';
 import assert from 'node:assert/strict';
