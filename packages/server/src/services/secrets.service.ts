@@ -298,8 +298,10 @@ export function createSecretsService({
       return meta;
     },
 
-    /** The secret with its decrypted value; refuses revoked and expired secrets with 410. */
-    /** The value of the current version, or of an older recorded one when `version` is given. */
+    /**
+     * The secret with its decrypted value: the current version's, or an older recorded one's when
+     * `version` is given. Refuses revoked and expired secrets with 410.
+     */
     async fetch(
       principal: Principal,
       key: string,
