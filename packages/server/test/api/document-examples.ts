@@ -1,7 +1,8 @@
 /**
- * The code examples of the product document (/work/shared/seed/managing-secrets.txt,
- * "Managing Secrets"), copied character for character, line breaks and all. Do not edit
- * them to make a test pass: the document promises they run as written.
+ * The code examples of the product document (Ductape's "Managing Secrets" guide, which is
+ * not kept in this repository; docs/product.md summarises it), copied character for
+ * character, line breaks and all. Do not edit them to make a test pass: the document
+ * promises they run as written.
  */
 
 export const CREATE = `const secret = await ductape.secrets.create({

@@ -1,7 +1,8 @@
 /**
- * Every example of the product document ("Managing Secrets"), run as written by plain node
- * against a real server: only the credentials and the url are ours. The results the
- * examples print and hold are then checked field by field.
+ * Every example of the product document (Ductape's "Managing Secrets" guide, see
+ * docs/product.md), run as written by plain node against a real server: only the
+ * credentials and the url are ours. The results the examples print and hold are then
+ * checked field by field.
  */
 import type Ductape from '@ductape/sdk';
 import type { Secret, SecretWithValue } from '@ductape/sdk';
