@@ -9,6 +9,13 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const PREFIX = 'dtk_';
 
+/** A user's credentials as they are shown, once: on creation and after a key rotation. */
+export interface NewCredentials {
+  workspace_id: string;
+  user_id: string;
+  private_key: string;
+}
+
 export function generatePrivateKey(): string {
   return PREFIX + randomBytes(32).toString('base64url');
 }

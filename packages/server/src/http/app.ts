@@ -5,7 +5,9 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { HttpLimits } from '../config.js';
 import type { AuditService } from '../services/audit.service.js';
-import type { IdentityService, Principal } from '../services/identity.service.js';
+import type { MembersService } from '../services/members.service.js';
+import type { Principal } from '../services/principal.js';
+import type { SignInService } from '../services/sign-in.service.js';
 import type { SecretsService } from '../services/secrets.service.js';
 import type { TokensService } from '../services/tokens.service.js';
 import type { UsageService } from '../services/usage.service.js';
@@ -32,7 +34,8 @@ declare module 'fastify' {
 }
 
 export interface AppDeps {
-  identity: IdentityService;
+  signIn: SignInService;
+  members: MembersService;
   secrets: SecretsService;
   tokens: TokensService;
   usage: UsageService;
@@ -118,17 +121,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerConsole(app);
 
   registerHealthRoutes(app, deps.ready);
-  registerAuthRoutes(app, deps.identity);
+  registerAuthRoutes(app, deps.signIn);
   void app.register(async (authenticated) => {
     authenticated.addHook('onRequest', async (request) => {
-      request.principal = await deps.identity.authenticate(request.headers.authorization, originOf(request));
+      request.principal = await deps.signIn.authenticate(request.headers.authorization, originOf(request));
     });
     authenticated.addHook('preHandler', async (request) => refuseUnreadInput(request));
-    authenticated.get('/v1/me', async (request) => deps.identity.whoami(request.principal));
+    authenticated.get('/v1/me', async (request) => deps.signIn.whoami(request.principal));
     registerSecretsRoutes(authenticated, deps.secrets);
     registerUsageRoutes(authenticated, deps.usage);
     registerTokensRoutes(authenticated, deps.tokens);
-    registerUsersRoutes(authenticated, deps.identity);
+    registerUsersRoutes(authenticated, deps.members);
     registerAuditRoutes(authenticated, deps.audit);
   });
   return app;

@@ -18,7 +18,7 @@ import { closeSync, mkdirSync, openSync, rmSync, truncateSync, writeSync } from 
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
-import { openRuntime } from '../../src/runtime.js';
+import { openRuntime } from '../../src/main.js';
 import { SQLITE_FILE } from '../../src/store/backends/sqlite/index.js';
 import { tempDir, type Credentials } from '../helpers/harness.js';
 import { accessToken, assertErrorBody, rawRequest, type RawResponse } from '../helpers/http.js';
@@ -72,7 +72,7 @@ async function killAndWait(server: ServerProcess | undefined): Promise<void> {
 async function createOwner(env: Record<string, string>): Promise<Credentials> {
   const runtime = await openRuntime(loadConfig(env));
   try {
-    return await runtime.identity.createWorkspace('disk faults');
+    return await runtime.members.createWorkspace('disk faults');
   } finally {
     await runtime.close();
   }

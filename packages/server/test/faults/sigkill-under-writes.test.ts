@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
-import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { openRuntime, type Runtime } from '../../src/main.js';
 import { SQLITE_FILE } from '../../src/store/backends/sqlite/index.js';
 import { describeEachBackend } from '../helpers/backends.js';
 import { storeEnv, type Credentials } from '../helpers/harness.js';
@@ -88,7 +88,7 @@ describeEachBackend('SIGKILL at random moments under concurrent writes', (backen
     {
       const runtime = await openRuntime(loadConfig(env));
       try {
-        owner = await runtime.identity.createWorkspace('crash test');
+        owner = await runtime.members.createWorkspace('crash test');
         for (const key of shared) {
           const value = uniqueValue(-1);
           const meta = await runtime.secrets.create(principalOf(owner), { key, value });

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config.js';
-import { createLogger, startServer, type RunningServer } from '../../src/server.js';
+import { createLogger } from '../../src/logging.js';
+import { startServer, type RunningServer } from '../../src/main.js';
 import { freshPgSchema, newMasterKey, PG_URL, type BackendName } from './backends.js';
 
 export interface Credentials {
@@ -110,8 +111,8 @@ export async function startTestServer(
     await store.cleanup();
     throw error;
   }
-  const identity = server.runtime.identity;
-  const owner = await identity.createWorkspace('test workspace');
+  const members = server.runtime.members;
+  const owner = await members.createWorkspace('test workspace');
   return {
     url: server.url,
     backend,
@@ -119,8 +120,8 @@ export async function startTestServer(
     dataDir: config.dataDir,
     server,
     owner,
-    newUser: (role, workspaceId = owner.workspace_id) => identity.createUser(workspaceId, role),
-    newWorkspace: (name = 'other workspace') => identity.createWorkspace(name),
+    newUser: (role, workspaceId = owner.workspace_id) => members.createUser(workspaceId, role),
+    newWorkspace: (name = 'other workspace') => members.createWorkspace(name),
     client: (credentials) => new Ductape({ ...credentials, url: server.url }),
     async stop() {
       await server.close();

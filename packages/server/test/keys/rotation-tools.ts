@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { keyId } from '../../src/crypto/envelope.js';
-import { openRuntime } from '../../src/runtime.js';
+import { openRuntime } from '../../src/main.js';
 import { PG_URL } from '../helpers/backends.js';
 import { runOperator, type CliResult, type Credentials } from '../helpers/harness.js';
 import type { Slot } from './traffic.js';
@@ -31,7 +31,7 @@ export async function seedWorkspaces(
   const slots: Slot[] = [];
   try {
     for (let w = 0; w < workspaces; w++) {
-      const owner = await runtime.identity.createWorkspace(`seeded ${w}`);
+      const owner = await runtime.members.createWorkspace(`seeded ${w}`);
       owners.push(owner);
       const principal = {
         kind: 'user' as const,

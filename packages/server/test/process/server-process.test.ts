@@ -10,7 +10,7 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
-import { openRuntime } from '../../src/runtime.js';
+import { openRuntime } from '../../src/main.js';
 import { tempDir, type Credentials } from '../helpers/harness.js';
 import { accessToken, sleep } from '../helpers/http.js';
 import { killAllServers, spawnServer, startServerProcess as startServer } from '../helpers/server-process.js';
@@ -27,7 +27,7 @@ function logLines(output: string): { level: number; msg: string; [k: string]: un
 async function createOwner(dataDir: string): Promise<Credentials> {
   const runtime = await openRuntime(loadConfig({ DUCTAPE_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }));
   try {
-    return await runtime.identity.createWorkspace('process test');
+    return await runtime.members.createWorkspace('process test');
   } finally {
     await runtime.close();
   }

@@ -9,7 +9,8 @@ import type { ErrorBody } from '@ductape/sdk';
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
-import { createLogger, startServer, type RunningServer } from '../../src/server.js';
+import { createLogger } from '../../src/logging.js';
+import { startServer, type RunningServer } from '../../src/main.js';
 import { describeEachBackend } from '../helpers/backends.js';
 import { storeEnv, type Credentials } from '../helpers/harness.js';
 import { rawRequest, type RawOptions, type RawResponse } from '../helpers/http.js';
@@ -58,7 +59,7 @@ describeEachBackend('logs and responses', (backend) => {
     });
     const destination = { write: (line: string) => void lines.push(line) };
     server = await startServer(config, createLogger(config, destination));
-    owner = await server.runtime.identity.createWorkspace('log workspace');
+    owner = await server.runtime.members.createWorkspace('log workspace');
     remember(owner.private_key);
 
     // Sign-in: right key, wrong key, a made-up user until the limit answers 429.

@@ -69,7 +69,7 @@ describeEachBackend('sign-in enumeration', (backend) => {
       })
     ).text;
     const removed = await server.newUser('viewer');
-    await server.server.runtime.identity.removeUser(
+    await server.server.runtime.members.removeUser(
       { kind: 'user', workspaceId: server.owner.workspace_id, userId: server.owner.user_id, role: 'owner' },
       removed.user_id,
     );

@@ -1,15 +1,15 @@
 import type { FastifyInstance } from 'fastify';
-import type { IdentityService } from '../../services/identity.service.js';
+import type { SignInService } from '../../services/sign-in.service.js';
 import { originOf } from '../origin.js';
 import { parse, tokenBody } from '../schemas.js';
 
-export function registerAuthRoutes(app: FastifyInstance, identity: IdentityService): void {
+export function registerAuthRoutes(app: FastifyInstance, signIn: SignInService): void {
   /**
    * Exchanges (workspace_id, user_id, private_key) for a short-lived access token. Limited per
    * client address and per (address, user id) (see rate-limit.ts); a 429 carries Retry-After
    * (see errors.ts).
    */
   app.post('/v1/auth/token', async (request) =>
-    identity.issueToken(parse(tokenBody, request.body, 'request body'), originOf(request)),
+    signIn.issueToken(parse(tokenBody, request.body, 'request body'), originOf(request)),
   );
 }

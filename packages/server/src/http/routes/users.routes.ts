@@ -1,6 +1,6 @@
 import type { User } from '@ductape/sdk';
 import type { FastifyInstance } from 'fastify';
-import type { IdentityService } from '../../services/identity.service.js';
+import type { MembersService } from '../../services/members.service.js';
 import type { UserRow } from '../../store/types.js';
 import { parse, role, userIdParams } from '../schemas.js';
 import { z } from 'zod';
@@ -28,26 +28,26 @@ const rotateKeyBody = z.strictObject({
     .optional(),
 });
 
-export function registerUsersRoutes(app: FastifyInstance, identity: IdentityService): void {
+export function registerUsersRoutes(app: FastifyInstance, members: MembersService): void {
   app.get('/v1/users', async (request) => ({
-    users: (await identity.listUsers(request.principal)).map(presentUser),
+    users: (await members.listUsers(request.principal)).map(presentUser),
   }));
 
   /** Adds a member; the private key is in this answer only. */
   app.post('/v1/users', { config: { body: true } }, async (request, reply) => {
     const body = parse(roleBody, request.body, 'request body');
-    return reply.code(201).send(await identity.addUser(request.principal, body.role));
+    return reply.code(201).send(await members.addUser(request.principal, body.role));
   });
 
   app.patch('/v1/users/:id', { config: { body: true } }, async (request) => {
     const { id } = parse(userIdParams, request.params, 'path');
     const body = parse(roleBody, request.body, 'request body');
-    return presentUser(await identity.setRole(request.principal, id, body.role));
+    return presentUser(await members.setRole(request.principal, id, body.role));
   });
 
   app.delete('/v1/users/:id', async (request) => {
     const { id } = parse(userIdParams, request.params, 'path');
-    await identity.removeUser(request.principal, id);
+    await members.removeUser(request.principal, id);
     return { removed: true };
   });
 
@@ -59,6 +59,6 @@ export function registerUsersRoutes(app: FastifyInstance, identity: IdentityServ
   app.post('/v1/users/:id/rotate-key', { config: { body: true } }, async (request) => {
     const { id } = parse(userIdParams, request.params, 'path');
     const body = parse(rotateKeyBody, request.body ?? {}, 'request body');
-    return identity.rotateKey(request.principal, request.principal.workspaceId, id, body.private_key);
+    return members.rotateKey(request.principal, request.principal.workspaceId, id, body.private_key);
   });
 }

@@ -3,9 +3,9 @@
  * the store (same environment as the server), so an auditor needs no account.
  */
 import type { Command } from 'commander';
-import type { Runtime } from '../../runtime.js';
+import type { Runtime } from '../../main.js';
 import type { AuditFilter, AuditRecord } from '../../store/types.js';
-import { withRuntime } from '../operator.js';
+import { withRuntime } from '../with-runtime.js';
 import { CliError, ExitWith, printTable } from '../output.js';
 
 interface FilterOptions {

@@ -6,7 +6,7 @@
 import { loadConfig, type Config } from '../../config.js';
 import { Keyring } from '../../crypto/keyring.js';
 import { loadMasterKeys, type LoadedMasterKeys } from '../../crypto/master-key-files.js';
-import type { AuditDetail } from '../../services/audit.service.js';
+import type { AuditDetail } from '../../services/audit-actors.js';
 import type { Store } from '../../store/types.js';
 import { CliError, info } from '../output.js';
 
@@ -23,7 +23,7 @@ export async function withKeys<T>(work: (context: KeysContext) => Promise<T>): P
   if (masters.generatedFile) {
     info(`warning: generated a new master key in ${masters.generatedFile} (there was none); back it up`);
   }
-  const { openStore } = await import('../../runtime.js');
+  const { openStore } = await import('../../store/open-store.js');
   const store = await openStore(config);
   try {
     return await work({ config, masters, store, keyring: new Keyring(masters.keys, store.keys) });
@@ -57,7 +57,8 @@ export interface KeyAudit {
  * again when recording; failing that, a warning says the entry could not be written.
  */
 export async function openKeyAudit(context: KeysContext): Promise<KeyAudit> {
-  const { loadAuditService, operatorActor } = await import('../../services/audit.service.js');
+  const { loadAuditService } = await import('../../services/audit.service.js');
+  const { operatorActor } = await import('../../services/audit-actors.js');
   const open = () => loadAuditService(context.store, context.masters.keys);
   let audit = await open().catch(() => undefined);
   let reloaded = false;

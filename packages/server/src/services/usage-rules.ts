@@ -15,7 +15,7 @@
 import { AppError, notFound } from '../errors.js';
 import type { SecretMeta } from '../store/types.js';
 import type { Principal } from './principal.js';
-import { secretState } from './secret-state.js';
+import { stateError } from './secret-state.js';
 
 export interface UsageContext {
   app: string | undefined;
@@ -76,12 +76,7 @@ export function usageError(
   nowMs = Date.now(),
 ): AppError | null {
   if (!meta) return notFound(key);
-  const scoped = scopeError(meta, key, ctx);
-  if (scoped) return scoped;
-  const state = secretState(meta, nowMs);
-  if (state === 'revoked') return new AppError('SECRET_REVOKED', `Secret '${key}' has been revoked`);
-  if (state === 'expired') return new AppError('SECRET_EXPIRED', `Secret '${key}' has expired`);
-  return null;
+  return scopeError(meta, key, ctx) ?? stateError(meta, key, nowMs);
 }
 
 const OUT_OF_SCOPE = new Set(['SECRET_SCOPE_DENIED', 'SECRET_ENV_DENIED']);

@@ -1,83 +1,46 @@
 /**
- * Workspaces, users and sign-in: private keys in, short-lived access tokens out, and the
- * principal behind every bearer token.
+ * Sign-in: private keys in, short-lived access tokens out, and the principal behind every
+ * bearer token (an access token or a service token) on every request.
  */
-import type { Role, TokenRequest, TokenResponse, WhoAmI } from '@ductape/sdk';
+import type { TokenRequest, TokenResponse, WhoAmI } from '@ductape/sdk';
 import { accessTokenKeyVersion, signAccessToken, verifyAccessToken } from '../crypto/access-token.js';
-import { generatePrivateKey, hashCredential, verifyCredential } from '../crypto/credentials.js';
+import { verifyCredential } from '../crypto/credentials.js';
 import { parseServiceToken, SERVICE_TOKEN_PREFIX } from '../crypto/service-token.js';
-import type { Keyring } from '../crypto/keyring.js';
 import { AppError } from '../errors.js';
-import {
-  operatorActor,
-  SYSTEM_CHAIN,
-  type AuditActor,
-  type AuditDetail,
-  type AuditService,
-} from './audit.service.js';
+import type { Store } from '../store/types.js';
+import { SYSTEM_CHAIN } from './audit-actors.js';
+import type { AuditService } from './audit.service.js';
 import type { Principal, RequestOrigin, TokenPrincipal, UserPrincipal } from './principal.js';
-import { newId } from '../ids.js';
-import type { Store, UserChanges, UserRow } from '../store/types.js';
-import {
-  createServiceTokenGuard,
-  createSignInGuard,
-  DEFAULT_SIGN_IN_LIMITS,
-  type SignInLimits,
-} from './rate-limit.js';
-import { authorize } from './roles.js';
-import { rotateUserKey } from './key-rotation.js';
 import type { PrincipalSource } from './principal-cache.js';
+import type { ServiceTokenGuard, SignInGuard } from './rate-limit.js';
 import type { SigningKeys } from './signing-keys.js';
 
-export type { Principal } from './principal.js';
-
-export interface NewCredentials {
-  workspace_id: string;
-  user_id: string;
-  private_key: string;
-}
-
-export interface IdentityDeps {
-  store: Pick<
-    Store,
-    | 'createWorkspace'
-    | 'getWorkspace'
-    | 'insertUser'
-    | 'getUser'
-    | 'getServiceToken'
-    | 'listUsers'
-    | 'updateUser'
-  >;
-  keyring: Pick<Keyring, 'newWorkspaceKey'>;
-  audit: Pick<AuditService, 'entries' | 'entry' | 'read' | 'guard' | 'refused'>;
+export interface SignInDeps {
+  store: Pick<Store, 'getUser' | 'getWorkspace'>;
   /**
    * Where authentication reads users and service tokens: a PrincipalCache in front of the
-   * store (the server), or the store itself (the default).
+   * store (the server), or the store itself.
    */
-  principals?: PrincipalSource;
+  principals: PrincipalSource;
+  audit: Pick<AuditService, 'entry' | 'read' | 'refused'>;
   /** The access-token signing key's versions (signing-keys.ts). */
   signingKeys: Pick<SigningKeys, 'forSigning' | 'forVerifying'>;
   /** The lifetime of issued tokens, and the longest a presented token may live. */
   accessTokenTtlSeconds: number;
-  /** Per-node limits on sign-in; the defaults when not given. */
-  signInLimits?: SignInLimits;
-  /** Milliseconds since the epoch, for the sign-in limits. */
-  now?: () => number;
+  /** Failed sign-ins per address and per (address, user); shared with key rotation. */
+  signInGuard: SignInGuard;
+  /** Presented service tokens that are not one, per address. */
+  serviceTokenGuard: ServiceTokenGuard;
 }
 
-export type IdentityService = ReturnType<typeof createIdentityService>;
-
-const userNotFound = (userId: string): AppError =>
-  new AppError('USER_NOT_FOUND', `User '${userId}' not found in this workspace`);
+export type SignInService = ReturnType<typeof createSignInService>;
 
 const invalidCredentials = (): AppError =>
   new AppError('INVALID_CREDENTIALS', 'Invalid workspace_id, user_id or private_key');
 
-export function createIdentityService(deps: IdentityDeps) {
-  const { store, keyring, audit, signingKeys, accessTokenTtlSeconds } = deps;
-  const principals = deps.principals ?? store;
-  const signInGuard = createSignInGuard(deps.signInLimits ?? DEFAULT_SIGN_IN_LIMITS, deps.now);
-  const serviceTokenGuard = createServiceTokenGuard(deps.signInLimits ?? DEFAULT_SIGN_IN_LIMITS, deps.now);
+export function createSignInService(deps: SignInDeps) {
+  const { store, principals, audit, signingKeys, accessTokenTtlSeconds, signInGuard, serviceTokenGuard } =
+    deps;
 
   async function userPrincipal(bearer: string, origin?: RequestOrigin): Promise<UserPrincipal> {
     // The version a token names only picks the key; the token is then checked with it.
@@ -134,82 +97,7 @@ export function createIdentityService(deps: IdentityDeps) {
     };
   }
 
-  async function changeUser(
-    workspaceId: string,
-    userId: string,
-    changes: UserChanges,
-    by: AuditActor,
-    action: 'user.set_role' | 'user.remove' | 'user.rotate_key',
-    extra: AuditDetail = {},
-  ): Promise<UserRow> {
-    const detail = { user_id: userId, ...(changes.role ? { role: changes.role } : {}), ...extra };
-    const result = await store.updateUser(
-      workspaceId,
-      userId,
-      changes,
-      audit.entries(workspaceId, by, action, [{ detail }]),
-    );
-    if (result === undefined) throw userNotFound(userId);
-    if (result === 'last-owner') {
-      throw new AppError(
-        'LAST_OWNER',
-        `User '${userId}' is the workspace's last owner: make another user owner first`,
-        'user_id',
-      );
-    }
-    return result;
-  }
-
   return {
-    /** Creates a workspace, its first data key and its owner. Returns the owner's key, once. */
-    async createWorkspace(name: string, by: AuditActor = operatorActor()): Promise<NewCredentials> {
-      const now = Date.now();
-      const workspaceId = newId();
-      const privateKey = generatePrivateKey();
-      const owner = {
-        id: newId(),
-        workspaceId,
-        role: 'owner' as const,
-        keyHash: hashCredential(privateKey),
-        keyGeneration: 1,
-        createdAt: now,
-        removedAt: null,
-      };
-      await store.createWorkspace(
-        { id: workspaceId, name, createdAt: now },
-        keyring.newWorkspaceKey(workspaceId),
-        owner,
-        audit.entries(workspaceId, by, 'workspace.create', [{ detail: { owner_id: owner.id } }]),
-      );
-      return { workspace_id: workspaceId, user_id: owner.id, private_key: privateKey };
-    },
-
-    /** Adds a user to a workspace. Returns the user's key, once. */
-    async createUser(
-      workspaceId: string,
-      role: Role,
-      by: AuditActor = operatorActor(),
-    ): Promise<NewCredentials> {
-      if (!(await store.getWorkspace(workspaceId))) {
-        throw new AppError('VALIDATION_ERROR', `workspace '${workspaceId}' does not exist`, 'workspace');
-      }
-      const privateKey = generatePrivateKey();
-      const user = {
-        id: newId(),
-        workspaceId,
-        role,
-        keyHash: hashCredential(privateKey),
-        keyGeneration: 1,
-        createdAt: Date.now(),
-        removedAt: null,
-      };
-      await store.insertUser(
-        user,
-        audit.entries(workspaceId, by, 'user.create', [{ detail: { user_id: user.id, role } }]),
-      );
-      return { workspace_id: workspaceId, user_id: user.id, private_key: privateKey };
-    },
-
     /**
      * Exchanges a private key for an access token. Every failure looks the same: 401, with a
      * wrong user id and a wrong key taking the same path (a hash is verified either way).
@@ -279,59 +167,7 @@ export function createIdentityService(deps: IdentityDeps) {
         : userPrincipal(bearer, origin);
     },
 
-    /** Every member of the caller's workspace (removed ones included). Owners only. */
-    async listUsers(principal: Principal): Promise<UserRow[]> {
-      authorize(principal, 'users.manage');
-      return store.listUsers(principal.workspaceId);
-    },
-
-    /** Adds a member to the caller's workspace; the private key is in this answer only. */
-    async addUser(principal: Principal, role: Role): Promise<NewCredentials> {
-      return audit.guard(principal, 'user.create', { detail: { role } }, async () => {
-        authorize(principal, 'users.manage');
-        return this.createUser(principal.workspaceId, role, principal);
-      });
-    },
-
-    async setRole(principal: Principal, userId: string, role: Role): Promise<UserRow> {
-      return audit.guard(principal, 'user.set_role', { detail: { user_id: userId, role } }, async () => {
-        authorize(principal, 'users.manage');
-        return changeUser(principal.workspaceId, userId, { role }, principal, 'user.set_role');
-      });
-    },
-
-    /** Removes a member: every access token of theirs stops working at its next use. */
-    async removeUser(principal: Principal, userId: string): Promise<UserRow> {
-      return audit.guard(principal, 'user.remove', { detail: { user_id: userId } }, async () => {
-        authorize(principal, 'users.manage');
-        return changeUser(principal.workspaceId, userId, { removedAt: Date.now() }, principal, 'user.remove');
-      });
-    },
-
-    /**
-     * Replaces a user's private key: the old key and its access tokens stop working at once.
-     * Owners may rotate anyone's key; every user their own, proving they hold the current one
-     * (`presentedKey`). With no principal, an operator acting on the store directly. See
-     * key-rotation.ts.
-     */
-    async rotateKey(
-      principal: Principal | undefined,
-      workspaceId: string,
-      userId: string,
-      presentedKey?: string,
-    ): Promise<NewCredentials> {
-      return rotateUserKey(
-        {
-          store,
-          audit,
-          signInGuard,
-          replaceKey: (changes, by, detail) =>
-            changeUser(workspaceId, userId, changes, by, 'user.rotate_key', detail),
-        },
-        { principal, workspaceId, userId, presentedKey },
-      );
-    },
-
+    /** Who the caller is: a user and their role, or a service token and its app and env. */
     async whoami(principal: Principal): Promise<WhoAmI> {
       const workspace = await store.getWorkspace(principal.workspaceId);
       const workspace_name = workspace?.name ?? '';

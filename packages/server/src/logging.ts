@@ -1,20 +1,9 @@
 /**
- * A running server: runtime + HTTP app + a listening port, and an orderly stop.
+ * The service's log lines: pino, JSON by default, for people on a terminal. Values that
+ * must never reach a log line are redacted wherever they appear in a log object.
  */
-import type { FastifyInstance } from 'fastify';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config.js';
-import { buildApp } from './http/app.js';
-import { openRuntime, type Runtime } from './runtime.js';
-
-export interface RunningServer {
-  app: FastifyInstance;
-  runtime: Runtime;
-  /** e.g. http://127.0.0.1:8080 */
-  url: string;
-  /** Stops accepting, lets requests in flight finish, closes the store. */
-  close(): Promise<void>;
-}
 
 /** Paths whose values must never reach a log line, wherever they appear in a log object. */
 export const REDACT_PATHS = [
@@ -51,43 +40,4 @@ export async function logDestination(
     ignore: 'pid,hostname',
     singleLine: true,
   });
-}
-
-export async function startServer(
-  config: Config,
-  logger: Logger = createLogger(config),
-): Promise<RunningServer> {
-  const runtime = await openRuntime(config, logger, { cachePrincipals: true });
-  const app = buildApp({
-    identity: runtime.identity,
-    secrets: runtime.secrets,
-    tokens: runtime.tokens,
-    usage: runtime.usage,
-    audit: runtime.audit,
-    ready: () => runtime.store.ping(),
-    logger,
-    http: config.http,
-  });
-  try {
-    await app.listen({ port: config.port, host: config.host });
-  } catch (error) {
-    await runtime.close();
-    throw error;
-  }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  let closing: Promise<void> | undefined;
-  return {
-    app,
-    runtime,
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
-    close() {
-      closing ??= (async () => {
-        await app.close();
-        await runtime.close();
-      })();
-      return closing;
-    },
-  };
 }
