@@ -11,7 +11,11 @@ import { masterKeyFromBase64 } from '../../src/crypto/key-provider.js';
 import { MasterKeys } from '../../src/crypto/master-keys.js';
 import { rotateServerKeys } from '../../src/services/keys/server-key-rotation.service.js';
 import { KEY_REFRESH_MS, ServerKeySet } from '../../src/services/keys/server-keys.js';
-import { SIGNING_KEY_NAME, SigningKeys, type SigningKeySource } from '../../src/services/keys/signing-keys.js';
+import {
+  SIGNING_KEY_NAME,
+  SigningKeys,
+  type SigningKeySource,
+} from '../../src/services/keys/signing-keys.js';
 import type { Store } from '../../src/store/types.js';
 import { describeEachBackend } from '../helpers/backends.js';
 import { openTestStore, type TestStore } from '../helpers/stores.js';
