@@ -1,5 +1,6 @@
 // Marks the SDK's CommonJS build as CommonJS (the package itself is ESM) and gives
-// `require('@ductape/sdk')` the client class itself, as the product document's users expect:
+// `require('@ductape/sdk')` the client class itself, so that CommonJS code can write the product
+// document's `new Ductape({...})` (Ductape's "Managing Secrets" guide; see docs/product.md):
 //   const Ductape = require('@ductape/sdk'); new Ductape({...})
 // while `require('@ductape/sdk').default` and the named exports keep working.
 import { writeFileSync } from 'node:fs';

@@ -50,7 +50,7 @@ function exitCodeOf(error: unknown): { code: number; message?: string } {
   if (error instanceof CommanderError) return { code: error.exitCode === 0 ? 0 : 2 };
   if (error instanceof ExitWith) return { code: error.exitCode };
   if (error instanceof CliError) return { code: error.exitCode, message: error.message };
-  const named = error as { name?: string; message?: string };
+  const named = error as { message?: string };
   return { code: 1, message: named?.message ?? String(error) };
 }
 

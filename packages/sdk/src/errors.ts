@@ -1,6 +1,9 @@
 import type { ErrorBody } from './types.js';
 
-/** The HTTP answer behind a failed call, shaped like the product document expects. */
+/**
+ * The HTTP answer behind a failed call, where the product document (Ductape's "Managing
+ * Secrets" guide, summarised in docs/product.md) reads it: `error.response?.status`.
+ */
 export interface DuctapeErrorResponse {
   /** The HTTP status code, e.g. 409 when a key already exists. */
   status: number;

@@ -1,8 +1,10 @@
 /**
- * The only module that reads process.env. Everything is parsed once, validated, and frozen;
- * a bad value stops the start with a message naming the variable.
+ * The only module that reads process.env. Every variable is declared once in the schema
+ * below, parsed once, validated, and frozen; a bad value stops the start with a message
+ * naming the variable (and never quoting a key).
  */
 import { resolve } from 'node:path';
+import { z } from 'zod';
 import type { SignInLimits } from './services/identity/rate-limit.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -87,35 +89,126 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  if (!/^\d+$/.test(raw.trim())) {
-    throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got '${raw}'`);
-  }
-  const value = Number(raw.trim());
-  if (value < min || value > max) {
-    throw new ConfigError(name, `must be from ${min} to ${max}, got ${value}`);
-  }
-  return value;
+/** A variable that may be unset: blank counts as unset, anything else is trimmed. */
+const optionalText = z
+  .string()
+  .optional()
+  .transform((raw) => raw?.trim() || undefined);
+
+/** Fails the parse with `message` for the variable being parsed. */
+function refuse(ctx: z.RefinementCtx, message: string): never {
+  ctx.addIssue({ code: 'custom', message });
+  return z.NEVER;
 }
 
-const BASE64_KEY = /^[A-Za-z0-9+/]+={0,2}$/;
+/** A whole number from min to max; unset or blank gives the fallback. */
+function wholeNumber(fallback: number, min: number, max: number) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === '') return fallback;
+      if (!/^\d+$/.test(raw.trim())) {
+        return refuse(ctx, `must be a whole number from ${min} to ${max}, got '${raw}'`);
+      }
+      const value = Number(raw.trim());
+      if (value < min || value > max) return refuse(ctx, `must be from ${min} to ${max}, got ${value}`);
+      return value;
+    });
+}
+
+/** One of a few words; unset or blank gives the fallback. `rule` says what is allowed. */
+function oneOf<const T extends string>(words: readonly T[], fallback: T, rule: string) {
+  return optionalText.transform((word, ctx): T => {
+    const chosen = word ?? fallback;
+    return (words as readonly string[]).includes(chosen)
+      ? (chosen as T)
+      : refuse(ctx, `${rule}, got '${chosen}'`);
+  });
+}
+
+/** The base64 encoding of exactly 32 bytes: the one check every master key goes through. */
+const isMasterKey = (key: string): boolean =>
+  /^[A-Za-z0-9+/]+={0,2}$/.test(key) && Buffer.from(key, 'base64').length === 32;
 
 /** Comma-separated base64 master keys; a bad one is named by its position, never quoted. */
-function masterKeyList(env: Env, name: string): readonly string[] {
-  const raw = env[name]?.trim();
-  if (!raw) return Object.freeze([]);
+const masterKeyList = optionalText.transform((raw, ctx): readonly string[] => {
+  if (raw === undefined) return Object.freeze([]);
   const keys = raw.split(',').map((k) => k.trim());
-  keys.forEach((key, i) => {
-    if (!BASE64_KEY.test(key) || Buffer.from(key, 'base64').length !== 32) {
-      throw new ConfigError(
-        name,
-        `entry ${i + 1} of ${keys.length} must be the base64 encoding of exactly 32 bytes (comma-separated keys)`,
-      );
-    }
-  });
+  const bad = keys.findIndex((key) => !isMasterKey(key));
+  if (bad !== -1) {
+    return refuse(
+      ctx,
+      `entry ${bad + 1} of ${keys.length} must be the base64 encoding of exactly 32 bytes (comma-separated keys)`,
+    );
+  }
   return Object.freeze(keys);
+});
+
+/** Every variable the server reads, with its default and bounds. */
+const serverVariables = z.object({
+  HOST: optionalText.transform((host) => host ?? '127.0.0.1'),
+  PORT: wholeNumber(8080, 0, 65535),
+  DUCTAPE_DATA_DIR: optionalText.transform((dir) => resolve(dir ?? './data')),
+  LOG_LEVEL: oneOf(LOG_LEVELS, 'info', `must be one of ${LOG_LEVELS.join(', ')}`),
+  LOG_FORMAT: oneOf(
+    ['json', 'pretty', 'auto'] as const,
+    'auto',
+    'must be json or pretty (unset: pretty on a terminal)',
+  ),
+  DUCTAPE_MASTER_KEY: optionalText.transform((key, ctx) =>
+    key === undefined || isMasterKey(key)
+      ? key
+      : refuse(
+          ctx,
+          'must be the base64 encoding of exactly 32 random bytes (e.g. `openssl rand -base64 32`)',
+        ),
+  ),
+  DUCTAPE_MASTER_KEY_PREVIOUS: masterKeyList,
+  DATABASE_URL: optionalText.transform((url, ctx) =>
+    url === undefined || /^postgres(ql)?:\/\//.test(url)
+      ? url
+      : refuse(ctx, 'must be a postgres:// or postgresql:// connection URL'),
+  ),
+  DUCTAPE_REQUEST_TIMEOUT_MS: wholeNumber(30_000, 1000, 3_600_000),
+  DUCTAPE_HEADERS_TIMEOUT_MS: wholeNumber(10_000, 1000, 3_600_000),
+  DUCTAPE_AUDIT_READS: oneOf(
+    ['required', 'best-effort'] as const,
+    'required',
+    'must be required or best-effort',
+  ),
+  DUCTAPE_MAX_SECRETS_PER_WORKSPACE: wholeNumber(100_000, 1, 10_000_000),
+  DUCTAPE_WORKSPACE_QUOTA_BYTES: wholeNumber(1024 ** 3, 64 * 1024, 2 ** 50),
+  DUCTAPE_EXPORT_MAX_BYTES: wholeNumber(8 * 1024 ** 2, 64 * 1024, 1024 ** 3),
+  DUCTAPE_MAX_CONNECTIONS: wholeNumber(1024, 1, 1_000_000),
+  DUCTAPE_MAX_CONNECTIONS_PER_IP: wholeNumber(128, 1, 1_000_000),
+  DUCTAPE_KEEP_VERSIONS: wholeNumber(20, 1, 1000),
+  DUCTAPE_ACCESS_TOKEN_TTL: wholeNumber(900, 5, 86_400),
+  DUCTAPE_SIGNIN_FAILURES_PER_IP: wholeNumber(20, 1, 1_000_000),
+  DUCTAPE_SIGNIN_FAILURES_PER_USER: wholeNumber(10, 1, 1_000_000),
+  DUCTAPE_SIGNIN_WINDOW_SECONDS: wholeNumber(300, 1, 86_400),
+  DUCTAPE_TOKEN_EXCHANGES_PER_IP: wholeNumber(300, 1, 1_000_000),
+  DUCTAPE_TOKEN_EXCHANGES_WINDOW_SECONDS: wholeNumber(60, 1, 86_400),
+  DUCTAPE_SERVICE_TOKEN_FAILURES_PER_IP: wholeNumber(20, 1, 1_000_000),
+});
+
+/** Read only when DATABASE_URL selects PostgreSQL. */
+const postgresVariables = z.object({
+  DUCTAPE_PG_SCHEMA: optionalText.transform((schema, ctx) => {
+    const chosen = schema ?? 'public';
+    return /^[a-z_][a-z0-9_]{0,62}$/.test(chosen)
+      ? chosen
+      : refuse(ctx, 'must be a lower-case identifier: a-z, 0-9 and _, at most 63');
+  }),
+  DUCTAPE_PG_POOL_SIZE: wholeNumber(10, 1, 1000),
+});
+
+/** Parses with a schema; the first problem becomes a ConfigError naming its variable. */
+function parse<T extends z.ZodType>(schema: T, env: Env): z.output<T> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const [issue] = result.error.issues;
+  throw new ConfigError(String(issue?.path[0] ?? 'environment'), issue?.message ?? 'is invalid');
 }
 
 /**
@@ -123,103 +216,63 @@ function masterKeyList(env: Env, name: string): readonly string[] {
  * that command only, never by the server.
  */
 export function loadNewMasterKey(env: Env = process.env): string | undefined {
-  const [key] = masterKeyList(env, 'DUCTAPE_NEW_MASTER_KEY');
-  if (env.DUCTAPE_NEW_MASTER_KEY?.includes(',')) {
-    throw new ConfigError('DUCTAPE_NEW_MASTER_KEY', 'must hold one key, not a list');
-  }
-  return key;
+  const { DUCTAPE_NEW_MASTER_KEY: keys } = parse(z.object({ DUCTAPE_NEW_MASTER_KEY: masterKeyList }), env);
+  if (keys.length > 1) throw new ConfigError('DUCTAPE_NEW_MASTER_KEY', 'must hold one key, not a list');
+  return keys[0];
 }
 
 /** Parses the configuration from an environment (process.env by default). */
 export function loadConfig(env: Env = process.env): Config {
-  const host = env.HOST?.trim() || '127.0.0.1';
-  const logLevel = (env.LOG_LEVEL?.trim() || 'info') as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) {
-    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got '${logLevel}'`);
-  }
-  const logFormat = env.LOG_FORMAT?.trim() || 'auto';
-  if (logFormat !== 'json' && logFormat !== 'pretty' && logFormat !== 'auto') {
-    throw new ConfigError(
-      'LOG_FORMAT',
-      `must be json or pretty (unset: pretty on a terminal), got '${logFormat}'`,
-    );
-  }
-  const masterKey = env.DUCTAPE_MASTER_KEY?.trim() || undefined;
-  if (masterKey !== undefined) {
-    const bytes = Buffer.from(masterKey, 'base64');
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(masterKey) || bytes.length !== 32) {
-      throw new ConfigError(
-        'DUCTAPE_MASTER_KEY',
-        'must be the base64 encoding of exactly 32 random bytes (e.g. `openssl rand -base64 32`)',
-      );
-    }
-  }
-  const previousMasterKeys = masterKeyList(env, 'DUCTAPE_MASTER_KEY_PREVIOUS');
+  const v = parse(serverVariables, env);
   let postgres: PostgresConfig | undefined;
-  const databaseUrl = env.DATABASE_URL?.trim();
-  if (databaseUrl) {
-    if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
-      throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// connection URL');
-    }
-    const schema = env.DUCTAPE_PG_SCHEMA?.trim() || 'public';
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
-      throw new ConfigError(
-        'DUCTAPE_PG_SCHEMA',
-        'must be a lower-case identifier: a-z, 0-9 and _, at most 63',
-      );
-    }
-    if (masterKey === undefined) {
+  if (v.DATABASE_URL !== undefined) {
+    const pg = parse(postgresVariables, env);
+    if (v.DUCTAPE_MASTER_KEY === undefined) {
       throw new ConfigError(
         'DUCTAPE_MASTER_KEY',
         "is required with DATABASE_URL: every server node must be given the same master key (a key file in one node's data dir cannot be shared)",
       );
     }
     postgres = Object.freeze({
-      url: databaseUrl,
-      schema,
-      poolSize: integer(env, 'DUCTAPE_PG_POOL_SIZE', 10, 1, 1000),
+      url: v.DATABASE_URL,
+      schema: pg.DUCTAPE_PG_SCHEMA,
+      poolSize: pg.DUCTAPE_PG_POOL_SIZE,
     });
   }
-  const requestTimeoutMs = integer(env, 'DUCTAPE_REQUEST_TIMEOUT_MS', 30_000, 1000, 3_600_000);
-  const headersTimeoutMs = integer(env, 'DUCTAPE_HEADERS_TIMEOUT_MS', 10_000, 1000, 3_600_000);
-  if (headersTimeoutMs > requestTimeoutMs) {
+  if (v.DUCTAPE_HEADERS_TIMEOUT_MS > v.DUCTAPE_REQUEST_TIMEOUT_MS) {
     throw new ConfigError(
       'DUCTAPE_HEADERS_TIMEOUT_MS',
-      `must not exceed DUCTAPE_REQUEST_TIMEOUT_MS (${requestTimeoutMs}), got ${headersTimeoutMs}`,
+      `must not exceed DUCTAPE_REQUEST_TIMEOUT_MS (${v.DUCTAPE_REQUEST_TIMEOUT_MS}), got ${v.DUCTAPE_HEADERS_TIMEOUT_MS}`,
     );
   }
-  const auditReads = env.DUCTAPE_AUDIT_READS?.trim() || 'required';
-  if (auditReads !== 'required' && auditReads !== 'best-effort') {
-    throw new ConfigError('DUCTAPE_AUDIT_READS', `must be required or best-effort, got '${auditReads}'`);
-  }
   return Object.freeze({
-    auditReads,
+    port: v.PORT,
+    host: v.HOST,
+    dataDir: v.DUCTAPE_DATA_DIR,
+    masterKey: v.DUCTAPE_MASTER_KEY,
+    previousMasterKeys: v.DUCTAPE_MASTER_KEY_PREVIOUS,
+    logLevel: v.LOG_LEVEL,
+    logFormat: v.LOG_FORMAT,
+    accessTokenTtlSeconds: v.DUCTAPE_ACCESS_TOKEN_TTL,
+    versionsToKeep: v.DUCTAPE_KEEP_VERSIONS,
     postgres,
-    maxSecretsPerWorkspace: integer(env, 'DUCTAPE_MAX_SECRETS_PER_WORKSPACE', 100_000, 1, 10_000_000),
-    workspaceQuotaBytes: integer(env, 'DUCTAPE_WORKSPACE_QUOTA_BYTES', 1024 ** 3, 64 * 1024, 2 ** 50),
-    exportMaxBytes: integer(env, 'DUCTAPE_EXPORT_MAX_BYTES', 8 * 1024 ** 2, 64 * 1024, 1024 ** 3),
-    http: Object.freeze({
-      requestTimeoutMs,
-      headersTimeoutMs,
-      maxConnections: integer(env, 'DUCTAPE_MAX_CONNECTIONS', 1024, 1, 1_000_000),
-      maxConnectionsPerAddress: integer(env, 'DUCTAPE_MAX_CONNECTIONS_PER_IP', 128, 1, 1_000_000),
-    }),
-    versionsToKeep: integer(env, 'DUCTAPE_KEEP_VERSIONS', 20, 1, 1000),
-    port: integer(env, 'PORT', 8080, 0, 65535),
-    host,
-    dataDir: resolve(env.DUCTAPE_DATA_DIR?.trim() || './data'),
-    masterKey,
-    previousMasterKeys,
-    logLevel,
-    logFormat,
-    accessTokenTtlSeconds: integer(env, 'DUCTAPE_ACCESS_TOKEN_TTL', 900, 5, 86_400),
     signInLimits: Object.freeze({
-      failuresPerAddress: integer(env, 'DUCTAPE_SIGNIN_FAILURES_PER_IP', 20, 1, 1_000_000),
-      failuresPerUserPerAddress: integer(env, 'DUCTAPE_SIGNIN_FAILURES_PER_USER', 10, 1, 1_000_000),
-      failureWindowSeconds: integer(env, 'DUCTAPE_SIGNIN_WINDOW_SECONDS', 300, 1, 86_400),
-      exchangesPerAddress: integer(env, 'DUCTAPE_TOKEN_EXCHANGES_PER_IP', 300, 1, 1_000_000),
-      exchangeWindowSeconds: integer(env, 'DUCTAPE_TOKEN_EXCHANGES_WINDOW_SECONDS', 60, 1, 86_400),
-      serviceTokenFailuresPerAddress: integer(env, 'DUCTAPE_SERVICE_TOKEN_FAILURES_PER_IP', 20, 1, 1_000_000),
+      failuresPerAddress: v.DUCTAPE_SIGNIN_FAILURES_PER_IP,
+      failuresPerUserPerAddress: v.DUCTAPE_SIGNIN_FAILURES_PER_USER,
+      failureWindowSeconds: v.DUCTAPE_SIGNIN_WINDOW_SECONDS,
+      exchangesPerAddress: v.DUCTAPE_TOKEN_EXCHANGES_PER_IP,
+      exchangeWindowSeconds: v.DUCTAPE_TOKEN_EXCHANGES_WINDOW_SECONDS,
+      serviceTokenFailuresPerAddress: v.DUCTAPE_SERVICE_TOKEN_FAILURES_PER_IP,
     }),
+    maxSecretsPerWorkspace: v.DUCTAPE_MAX_SECRETS_PER_WORKSPACE,
+    workspaceQuotaBytes: v.DUCTAPE_WORKSPACE_QUOTA_BYTES,
+    exportMaxBytes: v.DUCTAPE_EXPORT_MAX_BYTES,
+    http: Object.freeze({
+      requestTimeoutMs: v.DUCTAPE_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: v.DUCTAPE_HEADERS_TIMEOUT_MS,
+      maxConnections: v.DUCTAPE_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: v.DUCTAPE_MAX_CONNECTIONS_PER_IP,
+    }),
+    auditReads: v.DUCTAPE_AUDIT_READS,
   });
 }

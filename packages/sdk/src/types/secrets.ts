@@ -1,6 +1,9 @@
 /** Wire types of secrets: their metadata, values, versions and the inputs that change them. */
 
-/** What kind of credential a secret holds. The product document names `api` and `access`. */
+/**
+ * What kind of credential a secret holds. The product document (Ductape's "Managing Secrets"
+ * guide, summarised in docs/product.md) names `api` and `access`; the others are ours.
+ */
 export const TOKEN_TYPES = [
   'api',
   'access',

@@ -7,7 +7,8 @@
  * global cap), while other addresses keep connecting.
  *
  * Behind a reverse proxy every connection comes from the proxy's address: the proxy must
- * limit its clients itself and the cap be raised to what the proxy may open (README).
+ * limit its clients itself and the cap be raised to what the proxy may open
+ * (docs/security.md, "Connections per client").
  */
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
