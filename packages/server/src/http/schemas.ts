@@ -285,3 +285,15 @@ export const auditQuery = z.strictObject({
     .transform(Number)
     .optional(),
 });
+
+/** `POST /v1/users` and `PATCH /v1/users/:id` */
+export const roleBody = z.strictObject({ role });
+
+/** `POST /v1/users/:id/rotate-key`: your own current key, to rotate your own (see key-rotation.ts). */
+export const rotateKeyBody = z.strictObject({
+  private_key: z
+    .string({ error: 'must be a string: your current private key' })
+    .min(1, { error: 'must not be empty' })
+    .max(256, { error: 'is not a valid private key' })
+    .optional(),
+});
