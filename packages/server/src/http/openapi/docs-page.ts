@@ -10,10 +10,13 @@
  * document's URL to a third party).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+
+const gzip = promisify(gzipCallback);
 
 export const DOCS_CSP = [
   "default-src 'none'",
@@ -54,17 +57,17 @@ window.ui = SwaggerUIBundle({
 
 interface DocsFile {
   type: string;
-  read: () => Buffer;
+  read: () => Promise<Buffer>;
 }
 
-const fromPackage = (name: string) => (): Buffer => {
+const fromPackage = (name: string) => (): Promise<Buffer> => {
   const require = createRequire(import.meta.url);
-  return readFileSync(join(dirname(require.resolve('swagger-ui-dist/package.json')), name));
+  return readFile(join(dirname(require.resolve('swagger-ui-dist/package.json')), name));
 };
 
 const FILES: Record<string, DocsFile> = {
-  '/docs': { type: 'text/html; charset=utf-8', read: () => Buffer.from(PAGE) },
-  '/docs/reference.js': { type: 'text/javascript; charset=utf-8', read: () => Buffer.from(SETUP) },
+  '/docs': { type: 'text/html; charset=utf-8', read: async () => Buffer.from(PAGE) },
+  '/docs/reference.js': { type: 'text/javascript; charset=utf-8', read: async () => Buffer.from(SETUP) },
   '/docs/swagger-ui.css': { type: 'text/css; charset=utf-8', read: fromPackage('swagger-ui.css') },
   '/docs/swagger-ui-bundle.js': {
     type: 'text/javascript; charset=utf-8',
@@ -72,14 +75,18 @@ const FILES: Record<string, DocsFile> = {
   },
 };
 
-/** Files read (and gzipped) so far: once per process, on first request. */
-const loaded = new Map<string, { body: Buffer; gzip: Buffer }>();
+/**
+ * Files read and gzipped so far: once per process, on first request, off the event loop (the
+ * bundle is 1.4 MB: compressing it synchronously would stall every other request).
+ */
+const loaded = new Map<string, Promise<{ body: Buffer; gzip: Buffer }>>();
 
-function load(path: string, file: DocsFile): { body: Buffer; gzip: Buffer } {
+function load(path: string, file: DocsFile): Promise<{ body: Buffer; gzip: Buffer }> {
   let found = loaded.get(path);
   if (!found) {
-    const body = file.read();
-    found = { body, gzip: gzipSync(body) };
+    found = file.read().then(async (body) => ({ body, gzip: await gzip(body) }));
+    // A failed read is tried again on the next request, not remembered.
+    found.catch(() => loaded.delete(path));
     loaded.set(path, found);
   }
   return found;
@@ -101,11 +108,11 @@ async function docsHeaders(
 export function registerDocsPage(app: FastifyInstance): void {
   for (const [path, file] of Object.entries(FILES)) {
     app.get(path, { config: { notApi: true }, onSend: docsHeaders }, async (request, reply) => {
-      const { body, gzip } = load(path, file);
+      const { body, gzip: zippedBody } = await load(path, file);
       const zipped = /\bgzip\b/.test(String(request.headers['accept-encoding'] ?? ''));
       void reply.type(file.type).header('vary', 'accept-encoding');
       if (zipped) void reply.header('content-encoding', 'gzip');
-      return reply.send(zipped ? gzip : body);
+      return reply.send(zipped ? zippedBody : body);
     });
   }
 }
