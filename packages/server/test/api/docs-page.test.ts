@@ -72,6 +72,11 @@ describe('the API reference page at /docs', { skip: chromiumMissing() }, () => {
     await page.getByText('VERSION_NOT_FOUND').first().waitFor();
     await page.waitForLoadState('networkidle');
 
+    // The page shows this server's document only: a `?url=` elsewhere is not followed.
+    await page.goto(`${server.url}/docs?url=https://elsewhere.example/spec.json`);
+    await page.getByText('/v1/secrets/{key}/rollback').first().waitFor();
+    await page.waitForLoadState('networkidle');
+
     assert.deepEqual(elsewhere, []);
     assert.deepEqual(problems, []);
     await context.close();

@@ -45,10 +45,12 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-const SETUP = `// Renders this server's OpenAPI document; no validator badge (it would call a third party).
+const SETUP = `// Renders this server's OpenAPI document, and only it: no ?url= from the address bar, no
+// validator badge (it would send the document's address to a third party).
 window.ui = SwaggerUIBundle({
   url: '/v1/openapi.json',
   dom_id: '#reference',
+  queryConfigEnabled: false,
   validatorUrl: null,
   deepLinking: true,
   defaultModelsExpandDepth: 0,
