@@ -111,6 +111,7 @@ function operation(key: RouteKey, doc: RouteDoc): JsonSchema {
       content: { 'application/json': { schema: errorSchema(codes) } },
     };
   }
+  const params = parameters(doc);
   const security =
     doc.auth === 'none'
       ? []
@@ -123,7 +124,7 @@ function operation(key: RouteKey, doc: RouteDoc): JsonSchema {
     ...(doc.description ? { description: doc.description } : {}),
     tags: [doc.tag],
     security,
-    ...(parameters(doc).length > 0 ? { parameters: parameters(doc) } : {}),
+    ...(params.length > 0 ? { parameters: params } : {}),
     ...(doc.body
       ? {
           requestBody: {
