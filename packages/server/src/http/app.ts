@@ -16,11 +16,13 @@ import { limitConnectionsPerAddress } from './connection-limits.js';
 import { registerConsole } from './console.js';
 import { answerClientError, errorHandler } from './errors.js';
 import { registerJsonParser } from './json-parser.js';
+import { describeRoutes } from './openapi/wire-schemas.js';
 import { originOf } from './origin.js';
 import { refuseNulInQuery, refuseUnreadInput } from './unread-input.js';
 import { registerAuditRoutes } from './routes/audit.routes.js';
 import { registerAuthRoutes } from './routes/auth.routes.js';
 import { registerHealthRoutes } from './routes/health.routes.js';
+import { registerOpenApiRoutes } from './routes/openapi.routes.js';
 import { registerSecretsRoutes } from './routes/secrets.routes.js';
 import { registerTokensRoutes } from './routes/tokens.routes.js';
 import { registerUsageRoutes } from './routes/usage.routes.js';
@@ -99,6 +101,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // ignoring it instead: the request then gets its usual answer, in the usual shape.
   app.server.on('checkExpectation', (request, response) => app.server.emit('request', request, response));
   registerJsonParser(app);
+  // Before any route: each gets the serializers of its described answers, or fails to register.
+  describeRoutes(app);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
     void reply
@@ -121,6 +125,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerConsole(app);
 
   registerHealthRoutes(app, deps.ready);
+  registerOpenApiRoutes(app);
   registerAuthRoutes(app, deps.signIn);
   void app.register(async (authenticated) => {
     authenticated.addHook('onRequest', async (request) => {

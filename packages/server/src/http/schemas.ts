@@ -162,8 +162,8 @@ export const usageBody = z.strictObject({
 
 /** `GET /v1/export?app=&env=&only=A,B` */
 export const exportQuery = z.strictObject({
-  app: slug.optional(),
-  env: slug.optional(),
+  app: slug.optional().describe('The app the values are for (a service token: its own app)'),
+  env: slug.optional().describe('The environment the values are for (a service token: its own env)'),
   only: z
     .string({ error: 'must be a comma-separated list of keys' })
     .transform((list) => [...new Set(list.split(',').filter((k) => k !== ''))])
@@ -173,7 +173,8 @@ export const exportQuery = z.strictObject({
         .min(1, { error: 'must name at least one key' })
         .max(1000, { error: 'must name at most 1000 keys' }),
     )
-    .optional(),
+    .optional()
+    .describe('Only these keys, comma-separated (at most 1000); each must then pass every rule'),
 });
 
 export const createTokenBody = z
@@ -236,10 +237,18 @@ const versionNumber = z.coerce
   .max(2_147_483_647, { error: 'is too large' });
 
 /** `GET /v1/secrets/:key?version=N` */
-export const fetchQuery = z.strictObject({ version: versionNumber.optional() });
+export const fetchQuery = z.strictObject({
+  version: versionNumber.optional().describe('Read this older recorded version instead of the current one'),
+});
 
 /** `PATCH /v1/secrets/:key?if_version=N` */
-export const updateQuery = z.strictObject({ if_version: versionNumber.optional() });
+export const updateQuery = z.strictObject({
+  if_version: versionNumber
+    .optional()
+    .describe(
+      'Check-and-set: change the secret only while it is at this version (409 VERSION_CONFLICT otherwise)',
+    ),
+});
 
 /** `POST /v1/secrets/:key/rollback` */
 export const rollbackBody = z.strictObject({
@@ -283,5 +292,18 @@ export const auditQuery = z.strictObject({
     .string()
     .regex(/^[1-9][0-9]{0,14}$/, { error: 'must be a next_cursor from an earlier page' })
     .transform(Number)
+    .optional()
+    .describe('`next_cursor` of the previous page'),
+});
+
+/** `POST /v1/users` and `PATCH /v1/users/:id` */
+export const roleBody = z.strictObject({ role });
+
+/** `POST /v1/users/:id/rotate-key`: your own current key, to rotate your own (see key-rotation.ts). */
+export const rotateKeyBody = z.strictObject({
+  private_key: z
+    .string({ error: 'must be a string: your current private key' })
+    .min(1, { error: 'must not be empty' })
+    .max(256, { error: 'is not a valid private key' })
     .optional(),
 });

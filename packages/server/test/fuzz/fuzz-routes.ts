@@ -54,6 +54,7 @@ const none = (): 'none' => 'none';
 export const ROUTES: readonly RouteFuzz[] = [
   { method: 'GET', route: '/healthz', auth: false, kind: 'health' },
   { method: 'GET', route: '/readyz', auth: false, kind: 'health' },
+  { method: 'GET', route: '/v1/openapi.json', auth: false, kind: 'health' },
   { method: 'POST', route: '/v1/auth/token', auth: false, body: (t) => specs.signIn(t.credentials) },
   { method: 'GET', route: '/v1/me', auth: true },
   { method: 'GET', route: '/v1/secrets', auth: true },

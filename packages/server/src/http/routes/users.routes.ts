@@ -2,8 +2,7 @@ import type { User } from '@ductape/sdk';
 import type { FastifyInstance } from 'fastify';
 import type { MembersService } from '../../services/identity/members.service.js';
 import type { UserRow } from '../../store/types.js';
-import { parse, role, userIdParams } from '../schemas.js';
-import { z } from 'zod';
+import { parse, roleBody, rotateKeyBody, userIdParams } from '../schemas.js';
 
 /** Field by field: never the key hash. */
 export function presentUser(u: UserRow): User {
@@ -16,17 +15,6 @@ export function presentUser(u: UserRow): User {
     status: u.removedAt === null ? 'active' : 'removed',
   };
 }
-
-const roleBody = z.strictObject({ role });
-
-/** `POST /v1/users/:id/rotate-key`: your own current key, to rotate your own (see key-rotation.ts). */
-const rotateKeyBody = z.strictObject({
-  private_key: z
-    .string({ error: 'must be a string: your current private key' })
-    .min(1, { error: 'must not be empty' })
-    .max(256, { error: 'is not a valid private key' })
-    .optional(),
-});
 
 export function registerUsersRoutes(app: FastifyInstance, members: MembersService): void {
   app.get('/v1/users', async (request) => ({
