@@ -91,6 +91,16 @@ describeEachBackend('backup and restore', (backend) => {
     });
   }
 
+  it('creates the data dir it restores into, given the master key in the environment', async () => {
+    const key = srv.env.DUCTAPE_MASTER_KEY ?? readFileSync(join(srv.dataDir, MASTER_KEY_FILE), 'utf8').trim();
+    const dataDir = join(dir, 'not-yet', 'data');
+    const result = await runOperator(['restore', '--from', file, '--quiet'], {
+      env: { DUCTAPE_DATA_DIR: dataDir, DUCTAPE_MASTER_KEY: key },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /Restored .* 12 secrets .* every one of 12 secrets and 24 versions passed/);
+  });
+
   it('refuses another master key, naming both ids', async () => {
     const store = await storeEnv(backend, { DUCTAPE_MASTER_KEY: newMasterKey() });
     cleanups.push(store.cleanup);

@@ -14,6 +14,7 @@ import {
   copyFileSync,
   existsSync,
   fsyncSync,
+  mkdirSync,
   openSync,
   renameSync,
   rmSync,
@@ -46,6 +47,7 @@ async function restoreSqlite(from: string, dataDir: string): Promise<void> {
       );
     }
   }
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const Database = (await import('better-sqlite3')).default;
   const { dropManifest } = await import('../../store/backends/sqlite/sqlite-backup.js');
   const temp = join(dataDir, `.restore-${randomBytes(4).toString('hex')}.partial`);
