@@ -1,17 +1,21 @@
 /**
  * `ductape-server migrate-store --to postgres://...`: a SQLite deployment moved to PostgreSQL
  * serves every secret and version exactly, with the same users and credentials, and its audit
- * chains verify and export unchanged. A copy that fails half-way leaves the target empty and
- * a second run completes it; a target that holds data is refused.
+ * chains verify and export unchanged. A copy that fails half-way, or whose process is killed
+ * half-way, leaves the target empty and a later run completes it; a target that holds data
+ * is refused.
  */
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { MASTER_KEY_FILE } from '../../src/crypto/key-provider.js';
 import { DATA_TABLES } from '../../src/store/data-tables.js';
 import { freshPgSchema, PG_SKIP_REASON, PG_URL, pgSql } from '../helpers/backends.js';
-import { runOperator, startTestServer, type TestServer } from '../helpers/harness.js';
+import { OPERATOR_ENTRY, runOperator, startTestServer, type TestServer } from '../helpers/harness.js';
+import { sleep } from '../helpers/http.js';
 import { assertServes, fillStore, type Written } from './store-fixtures.js';
 
 describe('migrate-store from SQLite to PostgreSQL', { skip: PG_SKIP_REASON }, () => {
@@ -59,6 +63,46 @@ describe('migrate-store from SQLite to PostgreSQL', { skip: PG_SKIP_REASON }, ()
     assert.match(cut.stderr, /connection cut/);
     for (const { name } of DATA_TABLES) assert.equal(await rowsIn(name), 0, `${name} kept rows`);
     await pgSql(`DROP TRIGGER cut ON ${target.schema}.audit_log`);
+  });
+
+  it('leaves the target empty when the command is killed mid-copy (SIGKILL)', async () => {
+    // Hold the audit log against writes (reads still pass) so the copy is caught after the
+    // tables before it, then kill it.
+    assert.equal((await runOperator(['migrate'], { env: targetEnv })).code, 0);
+    const blocker = new pg.Client({ connectionString: PG_URL });
+    await blocker.connect();
+    let child: ChildProcess | undefined;
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query(`LOCK TABLE ${target.schema}.audit_log IN SHARE MODE`);
+      child = spawn(
+        process.execPath,
+        [OPERATOR_ENTRY, 'migrate-store', '--to', PG_URL, '--schema', target.schema],
+        { env: { PATH: process.env.PATH, ...sourceEnv }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let progress = '';
+      child.stderr?.setEncoding('utf8').on('data', (d: string) => (progress += d));
+      for (const deadline = Date.now() + 30_000; !/secret_versions/.test(progress);) {
+        assert.ok(Date.now() < deadline, `the copy did not reach the audit log: ${progress}`);
+        await sleep(50);
+      }
+      const exited = new Promise((done) => child?.on('exit', done));
+      child.kill('SIGKILL');
+      await exited;
+    } finally {
+      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await blocker.query('ROLLBACK');
+      await blocker.end();
+    }
+    // PostgreSQL rolls the copy back once it finds its client gone.
+    for (const deadline = Date.now() + 30_000; ; await sleep(100)) {
+      const [row] = await pgSql<{ n: string }>(
+        "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE application_name = 'ductape-operator'",
+      );
+      if (Number(row?.n) === 0) break;
+      assert.ok(Date.now() < deadline, 'the killed copy is still in PostgreSQL');
+    }
+    for (const { name } of DATA_TABLES) assert.equal(await rowsIn(name), 0, `${name} kept rows`);
   });
 
   it('copies everything on a second run, checks it and verifies the chains', async () => {
