@@ -16,7 +16,7 @@
  *
  * Only rows that exist are cached: an unknown id always goes to the store.
  */
-import type { PrincipalFeed, PrincipalKind, ServiceTokenRow, Store, UserRow } from '../store/types.js';
+import type { PrincipalFeed, PrincipalKind, ServiceTokenRow, Store, UserRow } from '../../store/types.js';
 
 export interface PrincipalCacheOptions {
   /** How long an entry may be used, in milliseconds (default 5000). */
