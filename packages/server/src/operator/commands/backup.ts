@@ -18,7 +18,7 @@ import { loadConfig } from '../../config.js';
 import type { BackupManifest } from '../../store/backends/sqlite/sqlite-backup.js';
 import type { TableSummary } from '../../store/data-tables.js';
 import { CliError, printJson } from '../output.js';
-import { progressOnStderr } from './data-copy.js';
+import { progressOnStderr } from './copy-progress.js';
 
 function fsyncFile(file: string): void {
   const fd = openSync(file, 'r');

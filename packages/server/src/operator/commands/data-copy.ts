@@ -27,20 +27,8 @@ import {
   sqliteSchemaVersion,
 } from '../../store/backends/sqlite/sqlite-backup.js';
 import { POSTGRES_MIGRATIONS } from '../../store/migrations/postgres.js';
-import { CliError, info } from '../output.js';
-
-export type Progress = (table: string, rows: number) => void;
-
-/** Tells the operator on stderr how far a copy is, table by table. */
-export function progressOnStderr(quiet: boolean): Progress {
-  const started = Date.now();
-  return (table, rows) => {
-    if (!quiet)
-      info(
-        `  ${table.padEnd(16)} ${String(rows).padStart(9)} rows  (${((Date.now() - started) / 1000).toFixed(1)} s)`,
-      );
-  };
-}
+import { CliError } from '../output.js';
+import type { Progress } from './copy-progress.js';
 
 /**
  * Refuses a PostgreSQL target that holds any data, or whose schema is newer than the rows to

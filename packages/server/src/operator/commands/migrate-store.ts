@@ -17,7 +17,7 @@ import { loadConfig } from '../../config.js';
 import { CliError, printJson } from '../output.js';
 import { headline } from './backup.js';
 import { checkTarget } from './data-checks.js';
-import { progressOnStderr } from './data-copy.js';
+import { progressOnStderr } from './copy-progress.js';
 import { heldMasterKeys, requireMasterKeys } from './held-master-keys.js';
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;

@@ -24,7 +24,7 @@ import { loadConfig } from '../../config.js';
 import { CliError, printJson } from '../output.js';
 import { checkBackupFile, headline } from './backup.js';
 import { checkTarget } from './data-checks.js';
-import { progressOnStderr } from './data-copy.js';
+import { progressOnStderr } from './copy-progress.js';
 import { heldMasterKeys, requireMasterKeys } from './held-master-keys.js';
 
 function fsyncPath(path: string): void {
