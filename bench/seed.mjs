@@ -106,7 +106,7 @@ async function recordVersions(client, workspaceId, actor) {
 async function main() {
   const spec = JSON.parse(process.argv[2] ?? '{}');
   const { loadConfig } = await import(new URL('config.js', dist).href);
-  const { openRuntime } = await import(new URL('runtime.js', dist).href);
+  const { openRuntime } = await import(new URL('main.js', dist).href);
   const { newId } = await import(new URL('ids.js', dist).href);
   const config = loadConfig();
   const runtime = await openRuntime(config);
@@ -123,7 +123,7 @@ async function main() {
     const out = [];
     for (const ws of spec.workspaces ?? []) {
       const started = process.hrtime.bigint();
-      const creds = await runtime.identity.createWorkspace(ws.name);
+      const creds = await runtime.members.createWorkspace(ws.name);
       for (let from = 0; from < ws.count; from += BATCH) {
         const to = Math.min(ws.count, from + BATCH);
         const rows = await sealedRows(runtime, newId, creds.workspace_id, ws.prefix, from, to);

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { after, it } from 'node:test';
 import { loadConfig } from '../src/config.js';
 import { openRuntime, type Runtime } from '../src/main.js';
-import { SQLITE_FILE } from '../src/store/backends/sqlite/index.js';
+import { SQLITE_FILE } from '../src/store/backends/sqlite/sqlite-store.js';
 import { describeEachBackend } from './helpers/backends.js';
 import { storeEnv, type Credentials } from './helpers/harness.js';
 import { accessToken, rawRequest, sleep } from './helpers/http.js';

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/config.js';
 import { openRuntime } from '../src/main.js';
-import { SQLITE_FILE } from '../src/store/backends/sqlite/index.js';
+import { SQLITE_FILE } from '../src/store/backends/sqlite/sqlite-store.js';
 import { tempDir, type Credentials } from './helpers/harness.js';
 import { accessToken, assertErrorBody, rawRequest, type RawResponse } from './helpers/http.js';
 import {

@@ -58,8 +58,8 @@ describeEachBackend('store: key rotation', (backend) => {
         },
       );
     }
-    await store.putServerKeyOnce({ name: 'signing', kekId: 'old', wrapped: Buffer.from('s') });
-    await store.putServerKeyOnce({ name: 'audit', kekId: 'old', wrapped: Buffer.from('a') });
+    await store.keys.putServerKeyOnce({ name: 'signing', kekId: 'old', wrapped: Buffer.from('s') });
+    await store.keys.putServerKeyOnce({ name: 'audit', kekId: 'old', wrapped: Buffer.from('a') });
   });
   after(() => t.cleanup());
 
@@ -104,7 +104,7 @@ describeEachBackend('store: key rotation', (backend) => {
       await store.keys.rewrapWorkspaceKey({ ...row, kekId: 'other', wrapped: Buffer.from('x') }, 'old'),
       false,
     );
-    const stored = (await store.workspaceKeys('ws1')).find((k) => k.version === 1);
+    const stored = (await store.keys.workspaceKeys('ws1')).find((k) => k.version === 1);
     assert.deepEqual([stored?.kekId, stored?.wrapped.toString()], ['new', 'w']);
     assert.equal((await store.keys.workspaceKeysNotWrappedBy('new', undefined, 10)).length, 2);
 
@@ -127,7 +127,7 @@ describeEachBackend('store: key rotation', (backend) => {
       ),
       false,
     );
-    assert.deepEqual(await store.getServerKey('audit'), {
+    assert.deepEqual(await store.keys.getServerKey('audit'), {
       name: 'audit',
       version: 1,
       kekId: 'new',
@@ -153,14 +153,18 @@ describeEachBackend('store: key rotation', (backend) => {
     assert.equal(await store.keys.addServerKeyVersion(v(2, 'two')), true);
     assert.equal(await store.keys.addServerKeyVersion(v(2, 'loser')), false, 'a concurrent rotation');
     assert.equal(await store.keys.latestServerKeyVersion('rotated'), 2);
-    assert.deepEqual((await store.getServerKey('rotated'))?.wrapped.toString(), 'two');
+    assert.deepEqual((await store.keys.getServerKey('rotated'))?.wrapped.toString(), 'two');
     // Retiring version 1: only if its bytes are still those read.
     const retired = v(1, 'one-retired', 1_700_000_000_000);
     assert.equal(await store.keys.replaceServerKeyVersion(retired, Buffer.from('stale')), false);
     assert.equal(await store.keys.replaceServerKeyVersion(retired, Buffer.from('one')), true);
     assert.deepEqual(await store.keys.serverKeyVersions('rotated'), [retired, v(2, 'two')]);
     // putServerKeyOnce leaves a rotated key alone.
-    const kept = await store.putServerKeyOnce({ name: 'rotated', kekId: 'z', wrapped: Buffer.from('z') });
+    const kept = await store.keys.putServerKeyOnce({
+      name: 'rotated',
+      kekId: 'z',
+      wrapped: Buffer.from('z'),
+    });
     assert.deepEqual(kept, v(2, 'two'));
   });
 

@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { PostgresStore } from '../src/store/backends/postgres/index.js';
+import { openPostgresStore } from '../src/store/backends/postgres/postgres-store.js';
 import { POSTGRES_MIGRATIONS } from '../src/store/migrations/postgres.js';
 import { SQLITE_MIGRATIONS } from '../src/store/migrations/sqlite.js';
 import { DuplicateKeyError, SchemaTooNewError, type SecretRow, type Store } from '../src/store/types.js';
@@ -71,7 +71,7 @@ describeEachBackend('store', (backend) => {
 
   it('stores workspaces, their data keys and users', async () => {
     assert.deepEqual(await store.getWorkspace('ws1'), { id: 'ws1', name: 'ws1', createdAt: 1 });
-    assert.deepEqual(await store.workspaceKeys('ws1'), [
+    assert.deepEqual(await store.keys.workspaceKeys('ws1'), [
       { workspaceId: 'ws1', version: 1, kekId: 'kek', wrapped: Buffer.from([9]) },
     ]);
     const owner = await store.getUser('owner-ws1');
@@ -169,11 +169,11 @@ describeEachBackend('store', (backend) => {
 
   it('keeps the first server key when two starts race to create it', async () => {
     const [first, second] = await Promise.all([
-      store.putServerKeyOnce({ name: 'k', kekId: 'a', wrapped: Buffer.from([1]) }),
-      store.putServerKeyOnce({ name: 'k', kekId: 'b', wrapped: Buffer.from([2]) }),
+      store.keys.putServerKeyOnce({ name: 'k', kekId: 'a', wrapped: Buffer.from([1]) }),
+      store.keys.putServerKeyOnce({ name: 'k', kekId: 'b', wrapped: Buffer.from([2]) }),
     ]);
     assert.equal(first.kekId, second.kekId);
-    assert.deepEqual(await store.getServerKey('k'), first);
+    assert.deepEqual(await store.keys.getServerKey('k'), first);
     assert.equal(first.version, 1);
     assert.equal(first.retiredAt, null);
   });
@@ -220,7 +220,7 @@ describe('migrations [postgres]', { skip: PG_SKIP_REASON }, () => {
     try {
       const stores = await Promise.all(
         Array.from({ length: 6 }, () =>
-          PostgresStore.open({ url: PG_URL, schema: schema.schema, poolSize: 2 }),
+          openPostgresStore({ url: PG_URL, schema: schema.schema, poolSize: 2 }),
         ),
       );
       const listed = await Promise.all(stores.map((s) => s.listSecrets('none')));

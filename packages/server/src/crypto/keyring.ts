@@ -78,14 +78,30 @@ function dataKey(raw: Buffer, workspaceId: string, version: number): DataKey {
 }
 
 export class Keyring {
-  private readonly cache = new Map<string, WorkspaceKeys>();
+  private readonly cache: Map<string, WorkspaceKeys>;
   private readonly masters: MasterKeys;
+  /** The last keyring made by `through`, reused while writes read through the same source. */
+  private view: Keyring | undefined;
 
+  /** `cache`: shared with the keyring this one reads `through` (never given otherwise). */
   constructor(
     master: MasterKey | MasterKeys,
     private readonly source: WrappedKeySource,
+    cache?: Map<string, WorkspaceKeys>,
   ) {
     this.masters = asMasterKeys(master);
+    this.cache = cache ?? new Map();
+  }
+
+  /**
+   * This keyring reading keys through `source` instead, sharing its cache: what a write uses
+   * with the keys its transaction reads (`WriteKeys`, see store/secret-store.ts), so a seal
+   * inside it asks for the newest data key on the write's own connection.
+   */
+  through(source: WrappedKeySource): Keyring {
+    if (source === this.source) return this;
+    if (this.view?.source !== source) this.view = new Keyring(this.masters, source, this.cache);
+    return this.view;
   }
 
   /** The id of the primary master key: the one new wraps use. */

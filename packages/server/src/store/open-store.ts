@@ -9,8 +9,8 @@ import type { Store } from './types.js';
 
 export async function openStore(config: Config, log?: Pick<Logger, 'warn'>): Promise<Store> {
   if (config.postgres) {
-    const { PostgresStore } = await import('./backends/postgres/index.js');
-    return PostgresStore.open({
+    const { openPostgresStore } = await import('./backends/postgres/postgres-store.js');
+    return openPostgresStore({
       ...config.postgres,
       versionsToKeep: config.versionsToKeep,
       // Only what helps an operator: the error object drags the whole client along.
@@ -26,9 +26,9 @@ export async function openStore(config: Config, log?: Pick<Logger, 'warn'>): Pro
         ),
     });
   }
-  const { SqliteStore } = await import('./backends/sqlite/index.js');
+  const { openSqliteStore } = await import('./backends/sqlite/sqlite-store.js');
   try {
-    return new SqliteStore(config.dataDir, { versionsToKeep: config.versionsToKeep });
+    return openSqliteStore(config.dataDir, { versionsToKeep: config.versionsToKeep });
   } catch (error) {
     const { openError } = await import('./backends/sqlite/errors.js');
     throw openError(error, config.dataDir);

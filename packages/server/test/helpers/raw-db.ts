@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import pg from 'pg';
-import { SQLITE_FILE } from '../../src/store/backends/sqlite/index.js';
+import { SQLITE_FILE } from '../../src/store/backends/sqlite/sqlite-store.js';
 import type { BackendName } from './backends.js';
 
 export interface RawDb {

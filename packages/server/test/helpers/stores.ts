@@ -2,8 +2,8 @@
  * Opens a bare Store (no server) on a fresh database of either backend, for the store suite.
  */
 import { rmSync } from 'node:fs';
-import { PostgresStore } from '../../src/store/backends/postgres/index.js';
-import { SqliteStore } from '../../src/store/backends/sqlite/index.js';
+import { openPostgresStore } from '../../src/store/backends/postgres/postgres-store.js';
+import { openSqliteStore, type SqliteStore } from '../../src/store/backends/sqlite/sqlite-store.js';
 import type { Store } from '../../src/store/types.js';
 import { freshPgSchema, PG_URL, type BackendName } from './backends.js';
 import { tempDir } from './harness.js';
@@ -22,7 +22,7 @@ export async function openTestStore(backend: BackendName): Promise<TestStore> {
     const dir = tempDir();
     const opened: Store[] = [];
     const open = async (): Promise<Store> => {
-      const store = new SqliteStore(dir);
+      const store = openSqliteStore(dir);
       opened.push(store);
       return store;
     };
@@ -49,7 +49,7 @@ export async function openTestStore(backend: BackendName): Promise<TestStore> {
   const schema = await freshPgSchema();
   const opened: Store[] = [];
   const open = async (): Promise<Store> => {
-    const store = await PostgresStore.open({ url: PG_URL, schema: schema.schema, poolSize: 4 });
+    const store = await openPostgresStore({ url: PG_URL, schema: schema.schema, poolSize: 4 });
     opened.push(store);
     return store;
   };

@@ -16,7 +16,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { AuditKeyring } from '../../crypto/audit-mac.js';
-import type { AuditHead, AuditRecord, Store } from '../../store/types.js';
+import type { AuditHead, AuditRecord, AuditStore } from '../../store/audit-store.js';
 
 export interface ChainReport {
   workspaceId: string;
@@ -68,7 +68,7 @@ function entryProblem(keys: Keys, entry: AuditRecord, before: AuditRecord | unde
 }
 
 export async function verifyChain(
-  store: Pick<Store, 'listAudit' | 'auditHead'>,
+  store: AuditStore,
   keys: Keys,
   workspaceId: string,
   options: VerifyOptions = {},

@@ -8,7 +8,13 @@ import type { AuditAction } from '@ductape/sdk';
 import { AUDIT_KEY_NAME, AuditKeyring } from '../../crypto/audit-mac.js';
 import type { MasterKey } from '../../crypto/key-provider.js';
 import type { MasterKeys } from '../../crypto/master-keys.js';
-import type { AuditAppend, AuditEvent, AuditFilter, AuditRecord, Store } from '../../store/types.js';
+import type {
+  AuditAppend,
+  AuditEvent,
+  AuditFilter,
+  AuditRecord,
+  AuditStore,
+} from '../../store/audit-store.js';
 import type { Principal } from '../identity/principal.js';
 import { actorColumns, originColumns, outcomeOf, type AuditActor, type AuditFields } from './audit-actors.js';
 import { authorize } from '../identity/roles.js';
@@ -26,7 +32,7 @@ export interface AuditQuery {
 }
 
 export interface AuditDeps {
-  store: Pick<Store, 'appendAudit' | 'listAudit'>;
+  store: AuditStore;
   /** Every version of the audit key this process holds (crypto/audit-mac.ts). */
   sealer: AuditKeyring;
   /**

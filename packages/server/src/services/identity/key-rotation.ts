@@ -19,7 +19,7 @@ import {
   type NewCredentials,
 } from '../../crypto/credentials.js';
 import { AppError } from '../../errors.js';
-import type { Store, UserChanges } from '../../store/types.js';
+import type { PrincipalStore, UserChanges } from '../../store/identity-store.js';
 import { operatorActor, type AuditActor, type AuditDetail } from '../audit/audit-actors.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { Principal } from './principal.js';
@@ -30,7 +30,7 @@ import { authorize } from './roles.js';
 export type RotationProof = 'current_private_key' | 'owner_role' | 'operator_command';
 
 export interface KeyRotationDeps {
-  store: Pick<Store, 'getUser'>;
+  store: PrincipalStore;
   audit: Pick<AuditService, 'guard'>;
   signInGuard: SignInGuard;
   /** Stores the new hash and generation with the change's audit entry (extra `detail` in it). */

@@ -7,7 +7,7 @@ import { generatePrivateKey, hashCredential, type NewCredentials } from '../../c
 import type { Keyring } from '../../crypto/keyring.js';
 import { AppError } from '../../errors.js';
 import { newId } from '../../ids.js';
-import type { Store, UserChanges, UserRow } from '../../store/types.js';
+import type { IdentityStore, UserChanges, UserRow } from '../../store/identity-store.js';
 import { operatorActor, type AuditActor, type AuditDetail } from '../audit/audit-actors.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { rotateUserKey } from './key-rotation.js';
@@ -16,10 +16,7 @@ import type { SignInGuard } from './rate-limit.js';
 import { authorize } from './roles.js';
 
 export interface MembersDeps {
-  store: Pick<
-    Store,
-    'createWorkspace' | 'getWorkspace' | 'insertUser' | 'getUser' | 'listUsers' | 'updateUser'
-  >;
+  store: IdentityStore;
   keyring: Pick<Keyring, 'newWorkspaceKey'>;
   audit: Pick<AuditService, 'entries' | 'guard'>;
   /** A wrong current key when rotating your own counts as a failed sign-in (key-rotation.ts). */

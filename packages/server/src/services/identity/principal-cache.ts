@@ -16,7 +16,13 @@
  *
  * Only rows that exist are cached: an unknown id always goes to the store.
  */
-import type { PrincipalFeed, PrincipalKind, ServiceTokenRow, Store, UserRow } from '../../store/types.js';
+import type {
+  PrincipalFeed,
+  PrincipalKind,
+  PrincipalStore,
+  ServiceTokenRow,
+  UserRow,
+} from '../../store/identity-store.js';
 
 export interface PrincipalCacheOptions {
   /** How long an entry may be used, in milliseconds (default 5000). */
@@ -37,7 +43,7 @@ interface Entry<T> {
 }
 
 /** What authentication reads: the store's own lookups, or the cache in front of them. */
-export type PrincipalSource = Pick<Store, 'getUser' | 'getServiceToken'>;
+export type PrincipalSource = Pick<PrincipalStore, 'getUser' | 'getServiceToken'>;
 
 export class PrincipalCache implements PrincipalSource {
   private readonly users = new Map<string, Entry<UserRow>>();
@@ -50,7 +56,7 @@ export class PrincipalCache implements PrincipalSource {
   private readonly now: () => number;
 
   constructor(
-    private readonly store: Pick<Store, 'getUser' | 'getServiceToken' | 'watchPrincipals'>,
+    private readonly store: PrincipalStore,
     options: PrincipalCacheOptions = {},
   ) {
     this.maxAgeMs = options.maxAgeMs ?? DEFAULT_PRINCIPAL_MAX_AGE_MS;

@@ -7,7 +7,7 @@ import { accessTokenKeyVersion, signAccessToken, verifyAccessToken } from '../..
 import { verifyCredential } from '../../crypto/credentials.js';
 import { parseServiceToken, SERVICE_TOKEN_PREFIX } from '../../crypto/service-token.js';
 import { AppError } from '../../errors.js';
-import type { Store } from '../../store/types.js';
+import type { IdentityStore } from '../../store/identity-store.js';
 import { SYSTEM_CHAIN } from '../audit/audit-actors.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { Principal, RequestOrigin, TokenPrincipal, UserPrincipal } from './principal.js';
@@ -16,7 +16,7 @@ import type { ServiceTokenGuard, SignInGuard } from './rate-limit.js';
 import type { SigningKeys } from '../keys/signing-keys.js';
 
 export interface SignInDeps {
-  store: Pick<Store, 'getUser' | 'getWorkspace'>;
+  store: IdentityStore;
   /**
    * Where authentication reads users and service tokens: a PrincipalCache in front of the
    * store (the server), or the store itself.

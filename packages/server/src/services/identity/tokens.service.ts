@@ -7,7 +7,7 @@ import { hashCredential } from '../../crypto/credentials.js';
 import { generateServiceToken } from '../../crypto/service-token.js';
 import { AppError } from '../../errors.js';
 import { newId } from '../../ids.js';
-import type { ServiceTokenRow, Store } from '../../store/types.js';
+import type { IdentityStore, ServiceTokenRow } from '../../store/identity-store.js';
 import { actorId, type Principal } from './principal.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { authorize } from './roles.js';
@@ -44,7 +44,7 @@ export function presentToken(row: ServiceTokenRow, nowMs = Date.now()): ServiceT
 export type TokensService = ReturnType<typeof createTokensService>;
 
 export interface TokensDeps {
-  store: Pick<Store, 'insertServiceToken' | 'listServiceTokens' | 'revokeServiceToken'>;
+  store: IdentityStore;
   audit: Pick<AuditService, 'entry' | 'guard'>;
 }
 

@@ -15,7 +15,7 @@
  */
 import { OpenError } from '../../crypto/aead.js';
 import type { Keyring } from '../../crypto/keyring.js';
-import type { KeyStore, SealedCursor, SealedTable, SealedValue } from '../../store/keys.js';
+import type { KeyStore, SealedCursor, SealedTable, SealedValue } from '../../store/key-store.js';
 
 export class NoDataKeyError extends Error {
   constructor(workspaceId: string) {

@@ -18,7 +18,7 @@ import {
 import { KeyMismatchError } from '../../crypto/keyring.js';
 import type { MasterKey } from '../../crypto/key-provider.js';
 import type { MasterKeys } from '../../crypto/master-keys.js';
-import type { KeyStore, WorkspaceKeyCursor } from '../../store/keys.js';
+import type { KeyStore, WorkspaceKeyCursor } from '../../store/key-store.js';
 
 export interface RewrapOptions {
   /** Rows read per query. */

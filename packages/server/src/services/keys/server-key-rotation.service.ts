@@ -22,8 +22,7 @@ import { wrapServerKey } from '../../crypto/envelope.js';
 import type { MasterKey } from '../../crypto/key-provider.js';
 import type { MasterKeys } from '../../crypto/master-keys.js';
 import { AUDIT_KEY_NAME } from '../../crypto/audit-mac.js';
-import type { KeyStore } from '../../store/keys.js';
-import type { ServerKeyRow } from '../../store/types.js';
+import type { KeyStore, ServerKeyRow } from '../../store/key-store.js';
 import { newServerKeyRow, openServerKey } from './server-keys.js';
 import { SIGNING_KEY_NAME } from './signing-keys.js';
 

@@ -20,8 +20,7 @@ import { toKeyObject, unwrapServerKey, wrapServerKey } from '../../crypto/envelo
 import { KeyMismatchError } from '../../crypto/keyring.js';
 import type { MasterKey } from '../../crypto/key-provider.js';
 import { asMasterKeys, missingMasterKeyMessage, type MasterKeys } from '../../crypto/master-keys.js';
-import type { KeyStore } from '../../store/keys.js';
-import type { ServerKeyRow, Store } from '../../store/types.js';
+import type { ServerKeyRow, ServerKeyStore } from '../../store/key-store.js';
 
 /** How old the server keys a process holds may grow before it reads them again. */
 export const KEY_REFRESH_MS = 5000;
@@ -60,7 +59,7 @@ export function newServerKeyRow(kek: MasterKey, name: string, version: number): 
  * key this server lacks is refused with a message naming both key ids and what to do.
  */
 export async function loadServerKey(
-  store: Pick<Store, 'getServerKey' | 'putServerKeyOnce'>,
+  store: ServerKeyStore,
   master: MasterKey | MasterKeys,
   name: string,
 ): Promise<Buffer> {
@@ -84,7 +83,7 @@ interface Held extends HeldServerKey {
   wrapped: Buffer;
 }
 
-export type ServerKeySource = Pick<KeyStore, 'serverKeyVersions' | 'addServerKeyVersion'>;
+export type ServerKeySource = Pick<ServerKeyStore, 'serverKeyVersions' | 'addServerKeyVersion'>;
 
 /** Every version of one server key, unwrapped, kept fresh (see the note at the top). */
 export class ServerKeySet {

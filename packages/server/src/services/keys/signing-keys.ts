@@ -13,7 +13,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { MasterKey } from '../../crypto/key-provider.js';
 import type { MasterKeys } from '../../crypto/master-keys.js';
-import type { KeyStore } from '../../store/keys.js';
+import type { KeyStore } from '../../store/key-store.js';
 import { ServerKeySet, type HeldServerKey } from './server-keys.js';
 
 export const SIGNING_KEY_NAME = 'access-token-signing';

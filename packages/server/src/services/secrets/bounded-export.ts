@@ -16,14 +16,14 @@
 import type { ExportResponse } from '@ductape/sdk';
 import type { Keyring } from '../../crypto/keyring.js';
 import { AppError, notFound } from '../../errors.js';
-import type { SecretRow, SizedSecretMeta, Store } from '../../store/types.js';
+import type { SecretRow, SecretSizes, SecretStore, SizedSecretMeta } from '../../store/secret-store.js';
 import type { AuditFields } from '../audit/audit-actors.js';
 import { openSecret } from './secret-values.js';
 import type { Principal } from '../identity/principal.js';
 import { forCaller, scopeError, usageError, type UsageContext } from './usage-rules.js';
 
 export interface ExportDeps {
-  store: Pick<Store, 'listSecretSizes' | 'getSecrets'>;
+  store: SecretStore & SecretSizes;
   keyring: Pick<Keyring, 'open' | 'verifyRow'>;
   /** DUCTAPE_EXPORT_MAX_BYTES. */
   maxBytes: number;

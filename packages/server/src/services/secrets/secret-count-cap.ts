@@ -6,7 +6,7 @@
  * is billed on.
  */
 import { AppError } from '../../errors.js';
-import type { Store } from '../../store/types.js';
+import type { SecretStore } from '../../store/secret-store.js';
 import type { Principal } from '../identity/principal.js';
 
 /** How far below the cap a recent count is trusted instead of counting again. */
@@ -15,10 +15,7 @@ const COUNT_MARGIN = 1000;
 export const secretExists = (key: string): AppError =>
   new AppError('SECRET_EXISTS', `Secret '${key}' already exists in this workspace`, 'key');
 
-export function createSecretCountCap(
-  store: Pick<Store, 'countSecrets' | 'getSecretMeta'>,
-  maxSecretsPerWorkspace: number,
-) {
+export function createSecretCountCap(store: SecretStore, maxSecretsPerWorkspace: number) {
   /** Recent secret counts per workspace, raised by each create meanwhile. */
   const roomCounts = new Map<string, { n: number; at: number }>();
 

@@ -6,7 +6,7 @@
  */
 import type { Keyring } from '../../crypto/keyring.js';
 import { AppError, notFound } from '../../errors.js';
-import type { SecretMeta, Store } from '../../store/types.js';
+import type { SecretMeta, SecretStore } from '../../store/secret-store.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { Principal } from '../identity/principal.js';
 import { authorize } from '../identity/roles.js';
@@ -16,7 +16,7 @@ import { forCaller, usageError } from './usage-rules.js';
 
 /** The sealed value of a recorded version; 404 when that version is not (or no longer) kept. */
 export async function sealedVersion(
-  store: Pick<Store, 'getSecretVersion'>,
+  store: SecretStore,
   principal: Principal,
   key: string,
   version: number,
@@ -34,7 +34,7 @@ export async function sealedVersion(
 }
 
 export interface SecretFetchDeps {
-  store: Pick<Store, 'getSecret' | 'getSecretVersion'>;
+  store: SecretStore;
   keyring: Pick<Keyring, 'open' | 'verifyRow'>;
   audit: Pick<AuditService, 'entry' | 'read' | 'guard'>;
 }

@@ -18,9 +18,9 @@
 import { OpenError } from '../../crypto/aead.js';
 import { KeyMismatchError, type Keyring } from '../../crypto/keyring.js';
 import { RowMacError } from '../../crypto/row-mac.js';
-import type { IntegrityStore, RowCursor } from '../../store/integrity.js';
-import type { KeyStore } from '../../store/keys.js';
-import type { SecretRow } from '../../store/types.js';
+import type { IntegrityStore, RowCursor } from '../../store/integrity-store.js';
+import type { DataKeyStore } from '../../store/key-store.js';
+import type { SecretRow } from '../../store/secret-store.js';
 
 /** Rows checked per query. */
 const PAGE = 500;
@@ -42,7 +42,7 @@ export interface ConversionResult {
  * only if still wrapped by the master key it was read under.
  */
 export async function convertLegacyWorkspaces(
-  store: { integrity: IntegrityStore; keys: Pick<KeyStore, 'rewrapWorkspaceKey' | 'latestKeyVersion'> },
+  store: { integrity: IntegrityStore; keys: DataKeyStore },
   keyring: Pick<Keyring, 'hasRowMacs' | 'rowMac' | 'withRowMacs' | 'forget'>,
   pageSize = CONVERT_PAGE,
 ): Promise<ConversionResult> {

@@ -12,7 +12,7 @@ import type { ValueBinding } from '../../crypto/envelope.js';
 import { KeyMismatchError, type Keyring } from '../../crypto/keyring.js';
 import { RowMacError, type RowFields } from '../../crypto/row-mac.js';
 import { AppError } from '../../errors.js';
-import type { SecretRow } from '../../store/types.js';
+import type { SecretRow } from '../../store/secret-store.js';
 
 /**
  * A workspace whose data key this server cannot unwrap (another master key wrapped it, or it

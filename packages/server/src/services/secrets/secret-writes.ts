@@ -8,14 +8,15 @@ import type { CreateSecretInput, UpdateSecretInput } from '@ductape/sdk';
 import type { Keyring } from '../../crypto/keyring.js';
 import { AppError, notFound } from '../../errors.js';
 import { newId } from '../../ids.js';
-import { applyChanges } from '../../store/records.js';
-import {
-  DuplicateKeyError,
-  type SecretChanges,
-  type SecretMeta,
-  type SecretRow,
-  type Store,
-} from '../../store/types.js';
+import { DuplicateKeyError } from '../../store/errors.js';
+import type {
+  SecretChanges,
+  SecretMeta,
+  SecretRow,
+  SecretSizes,
+  SecretStore,
+} from '../../store/secret-store.js';
+import { applyChanges } from '../../store/sql/secret-rows.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { actorId, type Principal } from '../identity/principal.js';
 import { authorize } from '../identity/roles.js';
@@ -24,11 +25,8 @@ import { macOf, openSealed, sealSecret, verifySecret } from './secret-values.js'
 import { createStorageQuota } from './storage-quota.js';
 
 export interface SecretWritesDeps {
-  store: Pick<
-    Store,
-    'insertSecret' | 'modifySecret' | 'listSecretSizes' | 'countSecrets' | 'getSecretMeta' | 'valueBytes'
-  >;
-  keyring: Pick<Keyring, 'seal' | 'open' | 'rowMac' | 'verifyRow'>;
+  store: SecretStore & SecretSizes;
+  keyring: Pick<Keyring, 'seal' | 'open' | 'rowMac' | 'verifyRow' | 'through'>;
   audit: Pick<AuditService, 'entry' | 'write'>;
   /** Most secrets one workspace may hold (DUCTAPE_MAX_SECRETS_PER_WORKSPACE). */
   maxSecretsPerWorkspace: number;
@@ -71,7 +69,7 @@ export function createSecretWrites({
     principal: Principal,
     key: string,
     action: ChangeAction,
-    compute: (current: SecretRow, now: number) => Promise<SecretChanges | null>,
+    compute: (current: SecretRow, now: number, keys: Keyring) => Promise<SecretChanges | null>,
     detail: Record<string, string | number | boolean> = {},
   ): Promise<SecretMeta> {
     let unchanged = false;
@@ -79,13 +77,15 @@ export function createSecretWrites({
       principal.workspaceId,
       key,
       // updatedAt always moves forward, even within one millisecond.
-      async (current) => {
+      async (current, writeKeys) => {
+        // Keys are read through the write's own transaction (see Keyring.through).
+        const keys = keyring.through(writeKeys);
         // A change never builds on a row altered behind the server's back: that would give
         // the altered key, scope or status a MAC of their own.
-        await verifySecret(keyring, current);
-        const changes = await compute(current, Math.max(Date.now(), current.updatedAt + 1));
+        await verifySecret(keys, current);
+        const changes = await compute(current, Math.max(Date.now(), current.updatedAt + 1), keys);
         unchanged = changes === null;
-        if (changes) changes.mac = await macOf(keyring, applyChanges(current, changes));
+        if (changes) changes.mac = await macOf(keys, applyChanges(current, changes));
         return changes;
       },
       actorId(principal),
@@ -115,9 +115,6 @@ export function createSecretWrites({
     const now = Date.now();
     const id = newId();
     const version = 1;
-    // Sealed when the store is ready to write it (see Store.insertSecret).
-    const sealed = (): Promise<Buffer> =>
-      sealSecret(keyring, { workspaceId: principal.workspaceId, secretId: id, version }, input.value);
     const row = {
       id,
       workspaceId: principal.workspaceId,
@@ -134,7 +131,15 @@ export function createSecretWrites({
     };
     try {
       await store.insertSecret(
-        { ...row, sealed, mac: () => macOf(keyring, row) },
+        {
+          ...row,
+          // Sealed when the store is ready to write it, with the keys it read (see NewSecretRow).
+          seal: async (writeKeys) => {
+            const keys = keyring.through(writeKeys);
+            const binding = { workspaceId: principal.workspaceId, secretId: id, version };
+            return { sealed: await sealSecret(keys, binding, input.value), mac: await macOf(keys, row) };
+          },
+        },
         actorId(principal),
         audit.entry(principal, 'secret.create', { key: input.key, version, detail }),
       );
@@ -162,7 +167,7 @@ export function createSecretWrites({
       principal,
       key,
       'secret.update',
-      async (current, now) => {
+      async (current, now, keys) => {
         if (ifVersion !== undefined && current.version !== ifVersion) {
           throw new AppError(
             'VERSION_CONFLICT',
@@ -179,10 +184,10 @@ export function createSecretWrites({
         // Every update is a new version, metadata-only ones too (the value carried over,
         // sealed anew for its new version): so a check-and-set also catches a concurrent
         // description or scope change, and no edit is ever lost silently.
-        const value = patch.value ?? (await openSealed(keyring, current, current.version, current.sealed));
+        const value = patch.value ?? (await openSealed(keys, current, current.version, current.sealed));
         changes.version = current.version + 1;
         changes.sealed = await sealSecret(
-          keyring,
+          keys,
           { workspaceId: current.workspaceId, secretId: current.id, version: changes.version },
           value,
         );

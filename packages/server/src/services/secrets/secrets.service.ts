@@ -7,8 +7,8 @@
 import type { CreateSecretInput, ImportResult, UpdateSecretInput } from '@ductape/sdk';
 import type { Keyring } from '../../crypto/keyring.js';
 import { notFound } from '../../errors.js';
-import { SEALED_OVERHEAD } from '../../store/records.js';
-import type { SecretMeta, SecretVersionMeta, Store } from '../../store/types.js';
+import type { SecretMeta, SecretSizes, SecretStore, SecretVersionMeta } from '../../store/secret-store.js';
+import { SEALED_OVERHEAD } from '../../store/sql/secret-rows.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { Principal } from '../identity/principal.js';
 import { authorize } from '../identity/roles.js';
@@ -19,21 +19,8 @@ import { changedNames, createSecretWrites } from './secret-writes.js';
 import { forCaller, scopeError } from './usage-rules.js';
 
 export interface SecretsDeps {
-  store: Pick<
-    Store,
-    | 'insertSecret'
-    | 'getSecret'
-    | 'getSecretMeta'
-    | 'listSecrets'
-    | 'modifySecret'
-    | 'deleteSecret'
-    | 'listVersions'
-    | 'getSecretVersion'
-    | 'countSecrets'
-    | 'listSecretSizes'
-    | 'valueBytes'
-  >;
-  keyring: Pick<Keyring, 'seal' | 'open' | 'rowMac' | 'verifyRow'>;
+  store: SecretStore & SecretSizes;
+  keyring: Pick<Keyring, 'seal' | 'open' | 'rowMac' | 'verifyRow' | 'through'>;
   audit: Pick<AuditService, 'entry' | 'write' | 'read' | 'guard' | 'refused'>;
   /** Most secrets one workspace may hold (DUCTAPE_MAX_SECRETS_PER_WORKSPACE). */
   maxSecretsPerWorkspace: number;
@@ -44,7 +31,7 @@ export interface SecretsDeps {
 export type SecretsService = ReturnType<typeof createSecretsService>;
 
 export function createSecretsService(deps: SecretsDeps) {
-  const { store, keyring, audit } = deps;
+  const { store, audit } = deps;
   const writes = createSecretWrites(deps);
   const fetch = createSecretFetch(deps);
 
@@ -92,14 +79,14 @@ export function createSecretsService(deps: SecretsDeps) {
             principal,
             key,
             'secret.rollback',
-            async (current, now) => {
-              const value = await openSealed(keyring, current, version, old);
+            async (current, now, keys) => {
+              const value = await openSealed(keys, current, version, old);
               const next = current.version + 1;
               return {
                 updatedAt: now,
                 version: next,
                 sealed: await sealSecret(
-                  keyring,
+                  keys,
                   { workspaceId: current.workspaceId, secretId: current.id, version: next },
                   value,
                 ),

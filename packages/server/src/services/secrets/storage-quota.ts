@@ -9,7 +9,7 @@
  * workspace from growing without bound, it is not a bill.
  */
 import { AppError } from '../../errors.js';
-import type { Store } from '../../store/types.js';
+import type { SecretSizes } from '../../store/secret-store.js';
 
 /** How long a workspace's reading is trusted when far below the quota. */
 const TRUST_MS = 2000;
@@ -28,7 +28,7 @@ export function quotaExceeded(
   );
 }
 
-export function createStorageQuota(store: Pick<Store, 'valueBytes'>, quotaBytes: number) {
+export function createStorageQuota(store: SecretSizes, quotaBytes: number) {
   /** Recent readings per workspace, raised by each write this process let through since. */
   const recent = new Map<string, { bytes: number; at: number }>();
   // Far below the quota a reading a few seconds old will do (one query less per write); near

@@ -13,7 +13,7 @@
  * environment is answered exactly as a key that does not exist (see `forCaller`).
  */
 import { AppError, notFound } from '../../errors.js';
-import type { SecretMeta } from '../../store/types.js';
+import type { SecretMeta } from '../../store/secret-store.js';
 import type { Principal } from '../identity/principal.js';
 import { stateError } from './secret-state.js';
 

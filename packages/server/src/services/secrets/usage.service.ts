@@ -7,7 +7,7 @@
 import type { ExportResponse, ReferenceReport, ValidateResponse } from '@ductape/sdk';
 import type { Keyring } from '../../crypto/keyring.js';
 import { AppError } from '../../errors.js';
-import type { SecretRow, Store } from '../../store/types.js';
+import type { SecretRow, SecretSizes, SecretStore } from '../../store/secret-store.js';
 import type { AuditDetail, AuditFields } from '../audit/audit-actors.js';
 import type { AuditService } from '../audit/audit.service.js';
 import { createBoundedExport } from './bounded-export.js';
@@ -18,7 +18,7 @@ import { openSecret } from './secret-values.js';
 import { forCaller, usageError, type UsageContext } from './usage-rules.js';
 
 export interface UsageDeps {
-  store: Pick<Store, 'getSecrets' | 'listSecretSizes'>;
+  store: SecretStore & SecretSizes;
   keyring: Pick<Keyring, 'open' | 'verifyRow'>;
   audit: Pick<AuditService, 'entries' | 'read' | 'guard'>;
   /** Most bytes of keys and values one export may carry (DUCTAPE_EXPORT_MAX_BYTES). */

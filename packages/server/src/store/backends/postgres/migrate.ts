@@ -4,7 +4,8 @@
  */
 import type pg from 'pg';
 import type { Migration } from '../../migrations/sqlite.js';
-import { SchemaTooNewError, type MigrationResult } from '../../types.js';
+import { SchemaTooNewError } from '../../errors.js';
+import type { MigrationResult } from '../../types.js';
 
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;

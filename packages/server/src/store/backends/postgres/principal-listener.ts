@@ -23,7 +23,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { PrincipalFeed, PrincipalKind, PrincipalWatcher } from '../../types.js';
+import type { PrincipalFeed, PrincipalKind, PrincipalWatcher } from '../../identity-store.js';
 
 export const PRINCIPAL_CHANNEL = 'ductape_principals';
 

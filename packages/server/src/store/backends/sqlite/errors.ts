@@ -7,7 +7,7 @@
  * way, so nothing was written, and the same connection writes again once the disk has room.
  */
 import Database from 'better-sqlite3';
-import { StoreDiskError, StoreFullError, StoreUnavailableError } from '../../types.js';
+import { StoreDiskError, StoreFullError, StoreUnavailableError } from '../../errors.js';
 
 /** Extended result codes start with their primary code: SQLITE_IOERR_WRITE, SQLITE_READONLY_DBMOVED... */
 const primary = (code: string): string => /^SQLITE_[A-Z]+/.exec(code)?.[0] ?? code;

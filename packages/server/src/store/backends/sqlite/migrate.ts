@@ -4,7 +4,8 @@
  */
 import type Database from 'better-sqlite3';
 import { SQLITE_MIGRATIONS, type Migration } from '../../migrations/sqlite.js';
-import { SchemaTooNewError, type MigrationResult } from '../../types.js';
+import { SchemaTooNewError } from '../../errors.js';
+import type { MigrationResult } from '../../types.js';
 
 export function migrateSqlite(
   db: Database.Database,

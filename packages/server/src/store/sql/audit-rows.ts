@@ -1,6 +1,6 @@
 /**
- * The audit log's rows, shared by the SQL backends: columns, mapping, the filter query, and
- * the chaining of new entries onto a head. Only the placeholders differ between backends.
+ * The audit log in SQL, shared by the backends: columns, mapping, the statements and query
+ * builders (only the placeholders differ), and the chaining of new entries onto a head.
  */
 import type {
   AuditAppend,
@@ -9,8 +9,8 @@ import type {
   AuditHead,
   AuditRecord,
   AuditSealer,
-  ServerKeyRow,
-} from './types.js';
+} from '../audit-store.js';
+import type { ServerKeyRow } from '../key-store.js';
 
 export const AUDIT_COLUMNS =
   'workspace_id, seq, at, actor_type, actor_id, actor_role, action, secret_key, version, outcome, code, request_id, client_ip, user_agent, detail, mac_key, prev_mac, mac';
@@ -57,6 +57,45 @@ export function toAuditRecord(r: AuditRow): AuditRecord {
     prevMac: r.prev_mac,
     mac: r.mac,
   };
+}
+
+export const AUDIT_COLUMN_COUNT = AUDIT_COLUMNS.split(',').length;
+
+export const AUDIT_SQL = {
+  head: 'SELECT seq, mac, mac_key, head_mac FROM audit_heads WHERE workspace_id = ?',
+  chains: 'SELECT workspace_id FROM audit_heads UNION SELECT DISTINCT workspace_id FROM audit_log ORDER BY 1',
+  chainsBelowKey: 'SELECT workspace_id FROM audit_heads WHERE seq > 0 AND mac_key < ? ORDER BY workspace_id',
+} as const;
+
+export interface AuditHeadRecord {
+  seq: number;
+  mac: Buffer;
+  mac_key: number;
+  head_mac: Buffer;
+}
+
+export function toAuditHead(workspaceId: string, r: AuditHeadRecord): AuditHead {
+  return { workspaceId, seq: r.seq, mac: r.mac, macKey: Number(r.mac_key), headMac: r.head_mac };
+}
+
+/**
+ * `INSERT` of `records`, their values pushed onto `values`; `p(n)` spells the n-th
+ * placeholder of the whole statement (1-based).
+ */
+export function insertEntries(records: AuditRecord[], values: unknown[], p: (n: number) => string): string {
+  const first = values.length;
+  for (const record of records) values.push(...auditValues(record));
+  return insertEntriesSql(records.length, (n) => p(first + n));
+}
+
+/** `INSERT` of `rows` entries (`AUDIT_COLUMNS` each, in order); `p(n)` as for `insertEntries`. */
+export function insertEntriesSql(rows: number, p: (n: number) => string): string {
+  const tuples = Array.from(
+    { length: rows },
+    (_, row) =>
+      `(${Array.from({ length: AUDIT_COLUMN_COUNT }, (_, i) => p(row * AUDIT_COLUMN_COUNT + i + 1)).join(', ')})`,
+  );
+  return `INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ${tuples.join(', ')}`;
 }
 
 /** The values of `AUDIT_COLUMNS`, in order. */

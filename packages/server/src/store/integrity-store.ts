@@ -8,7 +8,7 @@
  *   still those that were read, so a concurrent write (which brings its own MAC) always wins;
  * - scans are keyset-paged, so memory stays flat whatever the store holds.
  */
-import type { SecretMeta, SecretRow } from './types.js';
+import type { SecretMeta, SecretRow } from './secret-store.js';
 
 /**
  * Where a scan of every secret in (workspace id, key) order resumes: strictly after it. The

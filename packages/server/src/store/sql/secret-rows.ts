@@ -1,6 +1,7 @@
 /**
- * Row shapes shared by the SQL backends: column lists and the mapping from snake_case
- * records to the Store's rows. Each backend decodes its own list encoding (JSON text in
+ * Secrets in SQL, shared by the backends: column lists, the mapping from snake_case records
+ * to the Store's rows, and every statement the dialects agree on (`?` placeholders; the
+ * PostgreSQL backend numbers them). Each backend decodes its own list encoding (JSON text in
  * SQLite, text[] in PostgreSQL) into `string[]` before mapping.
  */
 import type {
@@ -9,10 +10,8 @@ import type {
   SecretRow,
   SizedSecretMeta,
   SecretVersionMeta,
-  ServiceTokenRow,
-  UserChanges,
-  UserRow,
-} from './types.js';
+} from '../secret-store.js';
+import type { SqlDialect } from './dialect.js';
 
 export const SECRET_META_COLUMNS =
   'id, workspace_id, key, description, token_type, scope, envs, expires_at, revoked_at, version, created_at, updated_at';
@@ -46,16 +45,6 @@ export interface SecretRecord<L = string[]> {
   mac?: Buffer | null;
 }
 
-export interface UserRecord {
-  id: string;
-  workspace_id: string;
-  role: string;
-  key_hash: Buffer;
-  key_generation: number;
-  created_at: number;
-  removed_at: number | null;
-}
-
 export function toSecretMeta<L>(r: SecretRecord<L>, decodeList: (list: L) => string[]): SecretMeta {
   return {
     id: r.id,
@@ -71,6 +60,26 @@ export function toSecretMeta<L>(r: SecretRecord<L>, decodeList: (list: L) => str
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
+}
+
+/** The values of SECRET_ROW_COLUMNS for `r`, in order, with lists as the backend writes them. */
+export function secretRowValues(r: SecretRow, encodeList: (list: string[]) => unknown): unknown[] {
+  return [
+    r.id,
+    r.workspaceId,
+    r.key,
+    r.description,
+    r.tokenType,
+    encodeList(r.scope),
+    encodeList(r.envs),
+    r.expiresAt,
+    r.revokedAt,
+    r.version,
+    r.createdAt,
+    r.updatedAt,
+    r.sealed,
+    r.mac,
+  ];
 }
 
 /** A whole row as the Store returns it, from a record read with SECRET_ROW_COLUMNS. */
@@ -132,18 +141,6 @@ export function listedSecretMeta<L>(
   };
 }
 
-export function toUserRow(r: UserRecord): UserRow {
-  return {
-    id: r.id,
-    workspaceId: r.workspace_id,
-    role: r.role as UserRow['role'],
-    keyHash: r.key_hash,
-    keyGeneration: r.key_generation,
-    createdAt: r.created_at,
-    removedAt: r.removed_at,
-  };
-}
-
 /** The column each updatable field is stored in. */
 export const CHANGE_COLUMNS: { readonly [K in keyof SecretChanges]-?: string } = {
   description: 'description',
@@ -163,12 +160,6 @@ export function changedFields(changes: SecretChanges): (keyof SecretChanges)[] {
   return (Object.keys(changes) as (keyof SecretChanges)[]).filter((f) => changes[f] !== undefined);
 }
 
-export const INSERT_USER_COLUMNS = 'id, workspace_id, role, key_hash, key_generation, created_at, removed_at';
-
-export function userValues(u: UserRow): unknown[] {
-  return [u.id, u.workspaceId, u.role, u.keyHash, u.keyGeneration, u.createdAt, u.removedAt];
-}
-
 /** The row after `changes`, as metadata: neither a sealed value nor a MAC ever rides along. */
 export function applyChanges(
   current: SecretMeta & { sealed?: Buffer; mac?: Buffer | null },
@@ -177,52 +168,6 @@ export function applyChanges(
   const { sealed: _was, mac: _wasMac, ...meta } = current;
   const { sealed: _sealed, mac: _mac, ...rest } = changes;
   return { ...meta, ...rest };
-}
-
-export const SERVICE_TOKEN_COLUMNS =
-  'id, workspace_id, app, env, description, token_hash, created_by, created_at, expires_at, revoked_at';
-
-export interface ServiceTokenRecord {
-  id: string;
-  workspace_id: string;
-  app: string;
-  env: string;
-  description: string | null;
-  token_hash: Buffer;
-  created_by: string;
-  created_at: number;
-  expires_at: number;
-  revoked_at: number | null;
-}
-
-export function toServiceTokenRow(r: ServiceTokenRecord): ServiceTokenRow {
-  return {
-    id: r.id,
-    workspaceId: r.workspace_id,
-    app: r.app,
-    env: r.env,
-    description: r.description,
-    tokenHash: r.token_hash,
-    createdBy: r.created_by,
-    createdAt: r.created_at,
-    expiresAt: r.expires_at,
-    revokedAt: r.revoked_at,
-  };
-}
-
-export function serviceTokenValues(t: ServiceTokenRow): unknown[] {
-  return [
-    t.id,
-    t.workspaceId,
-    t.app,
-    t.env,
-    t.description,
-    t.tokenHash,
-    t.createdBy,
-    t.createdAt,
-    t.expiresAt,
-    t.revokedAt,
-  ];
 }
 
 /** How many versions of each secret are kept unless configured otherwise. */
@@ -238,33 +183,23 @@ export function toVersionMeta(r: VersionRecord): SecretVersionMeta {
   return { version: r.version, createdAt: r.created_at, createdBy: r.created_by };
 }
 
-/** Whether a change takes a user out of the active owners. */
-export function leavesOwners(user: UserRow, changes: { role?: string; removedAt?: number | null }): boolean {
-  const activeOwner = user.role === 'owner' && user.removedAt === null;
-  const stays =
-    (changes.role === undefined || changes.role === 'owner') &&
-    (changes.removedAt === undefined || changes.removedAt === null);
-  return activeOwner && !stays;
+/** The reads of secrets, in the backend's dialect. */
+export function secretReads(d: SqlDialect) {
+  const sized = `SELECT ${SECRET_META_COLUMNS}, ${VALUE_BYTES_SQL('sealed')} AS value_bytes FROM secrets`;
+  return {
+    getSecret: `SELECT ${SECRET_ROW_COLUMNS} FROM secrets WHERE workspace_id = ? AND key = ?`,
+    getSecretMeta: `SELECT ${SECRET_META_COLUMNS} FROM secrets WHERE workspace_id = ? AND key = ?`,
+    getSecrets: `SELECT ${SECRET_ROW_COLUMNS} FROM secrets WHERE workspace_id = ? AND ${d.inList('key')}`,
+    listSecretRows: `SELECT ${SECRET_ROW_COLUMNS} FROM secrets WHERE workspace_id = ? ORDER BY key`,
+    // Read as arrays (see secretListColumns).
+    listSecrets: `SELECT ${secretListColumns(d.emptyList)} FROM secrets WHERE workspace_id = ? ORDER BY key`,
+    // Answered from the (workspace_id, key) unique index alone.
+    countSecrets: 'SELECT COUNT(*) AS n FROM secrets WHERE workspace_id = ?',
+    sizesAfter: `${sized} WHERE workspace_id = ? AND key > ? ORDER BY key LIMIT ?`,
+    sizesOf: `${sized} WHERE workspace_id = ? AND ${d.inList('key')}`,
+    valueBytes: 'SELECT value_bytes FROM workspace_usage WHERE workspace_id = ?',
+    listVersions:
+      'SELECT version, created_at, created_by FROM secret_versions WHERE secret_id = ? ORDER BY version DESC',
+    getVersion: 'SELECT sealed FROM secret_versions WHERE secret_id = ? AND version = ?',
+  } as const;
 }
-
-/**
- * The changes to really write, decided from the row as locked for the update: removing a
- * removed user again keeps the first removal time (as a second revoke does), and a new key
- * always moves the generation past the stored one, so that of two rotations racing from the
- * same read, the loser's access tokens do not share the winner's generation.
- */
-export function userChangesToWrite(user: UserRow, changes: UserChanges): UserChanges {
-  const out = { ...changes };
-  if (user.removedAt !== null && out.removedAt !== undefined && out.removedAt !== null) {
-    out.removedAt = user.removedAt;
-  }
-  if (out.keyHash !== undefined) out.keyGeneration = user.keyGeneration + 1;
-  return out;
-}
-
-export const USER_CHANGE_COLUMNS = {
-  role: 'role',
-  removedAt: 'removed_at',
-  keyHash: 'key_hash',
-  keyGeneration: 'key_generation',
-} as const;

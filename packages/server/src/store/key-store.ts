@@ -1,6 +1,7 @@
 /**
- * What key rotation needs from a store: `Store.keys`. Kept apart from the Store's other
- * methods because only the keyring's write path and the `ductape-server keys` commands use it.
+ * Keys at rest: workspace data keys (`DataKeyStore`) and server keys (`ServerKeyStore`),
+ * together `Store.keys`. Kept apart from the Store's other methods because only the keyring,
+ * start-up and the `ductape-server keys` commands use them.
  *
  * Invariants every backend keeps:
  * - every change is conditional on what was read (the wrapping key's id, or the sealed bytes),
@@ -12,7 +13,17 @@
  *   same bytes `sealedDataKeyVersion` reads.
  */
 import type { WrappedDataKey, WrappedKeySource } from '../crypto/keyring.js';
-import type { ServerKeyRow } from './types.js';
+
+/** One version of a server key, wrapped (see crypto/envelope.ts and services/keys/server-keys.ts). */
+export interface ServerKeyRow {
+  name: string;
+  /** 1 for a name's first key; each rotation adds the next. */
+  version: number;
+  kekId: string;
+  wrapped: Buffer;
+  /** Unix ms from which this version is retired (bound into `wrapped`); null while in use. */
+  retiredAt: number | null;
+}
 
 /** Which table a sealed value lives in: a secret's current value, or a recorded version. */
 export type SealedTable = 'secrets' | 'secret_versions';
@@ -49,13 +60,12 @@ export interface DataKeyUsage {
   values: number;
 }
 
-export interface KeyStore extends WrappedKeySource {
+export interface DataKeyStore extends WrappedKeySource {
   /** The newest data key version of a workspace; undefined when it has none. */
   latestKeyVersion(workspaceId: string): Promise<number | undefined>;
   /** Adds a data key version; false when that version exists already (a concurrent rotation). */
   addWorkspaceKey(key: WrappedDataKey, createdAt: number): Promise<boolean>;
-
-  /** Every master key id in use, with how many rows each wraps. */
+  /** Every master key id in use, with how many rows (data keys and server keys) each wraps. */
   masterKeyUsage(): Promise<MasterKeyUsage[]>;
   /** Up to `limit` data keys not wrapped by `kekId`, in (workspace, version) order after `after`. */
   workspaceKeysNotWrappedBy(
@@ -65,22 +75,6 @@ export interface KeyStore extends WrappedKeySource {
   ): Promise<WrappedDataKey[]>;
   /** Stores `key` re-wrapped, only if it is still wrapped by `fromKekId`; true when it was. */
   rewrapWorkspaceKey(key: WrappedDataKey, fromKekId: string): Promise<boolean>;
-  /** Every row of server_keys (every version of the token signing key, the audit key, any other). */
-  serverKeys(): Promise<ServerKeyRow[]>;
-  /** Stores `row` re-wrapped, only if that version is still wrapped by `fromKekId`; true when it was. */
-  rewrapServerKey(row: ServerKeyRow, fromKekId: string): Promise<boolean>;
-
-  /** Every version of the server key `name`, oldest first. */
-  serverKeyVersions(name: string): Promise<ServerKeyRow[]>;
-  /** The newest version of the server key `name` (an indexed lookup); undefined when it has none. */
-  latestServerKeyVersion(name: string): Promise<number | undefined>;
-  /** Adds a version; false when that version exists already (a concurrent rotation). */
-  addServerKeyVersion(row: ServerKeyRow): Promise<boolean>;
-  /**
-   * Replaces a version (re-wrapped, retired), only if its wrapped bytes are still `expected`:
-   * a concurrent rotation's change is never overwritten. True when it was replaced.
-   */
-  replaceServerKeyVersion(row: ServerKeyRow, expected: Buffer): Promise<boolean>;
 
   /** Data key versions of a workspace, each with how many sealed values use it. */
   dataKeyUsage(workspaceId: string): Promise<DataKeyUsage[]>;
@@ -102,30 +96,37 @@ export interface KeyStore extends WrappedKeySource {
   resealIfUnchanged(items: readonly { value: SealedValue; resealed: Buffer }[]): Promise<number>;
 }
 
+export interface ServerKeyStore {
+  /** The newest version of the server key `name`. */
+  getServerKey(name: string): Promise<ServerKeyRow | undefined>;
+  /**
+   * Inserts `row` as version 1, not retired, unless a key of that name exists; returns the
+   * newest version stored afterwards.
+   */
+  putServerKeyOnce(row: Omit<ServerKeyRow, 'version' | 'retiredAt'>): Promise<ServerKeyRow>;
+  /** Every row of server_keys (every version of the token signing key, the audit key, any other). */
+  serverKeys(): Promise<ServerKeyRow[]>;
+  /** Stores `row` re-wrapped, only if that version is still wrapped by `fromKekId`; true when it was. */
+  rewrapServerKey(row: ServerKeyRow, fromKekId: string): Promise<boolean>;
+  /** Every version of the server key `name`, oldest first. */
+  serverKeyVersions(name: string): Promise<ServerKeyRow[]>;
+  /** The newest version of the server key `name` (an indexed lookup); undefined when it has none. */
+  latestServerKeyVersion(name: string): Promise<number | undefined>;
+  /** Adds a version; false when that version exists already (a concurrent rotation). */
+  addServerKeyVersion(row: ServerKeyRow): Promise<boolean>;
+  /**
+   * Replaces a version (re-wrapped, retired), only if its wrapped bytes are still `expected`:
+   * a concurrent rotation's change is never overwritten. True when it was replaced.
+   */
+  replaceServerKeyVersion(row: ServerKeyRow, expected: Buffer): Promise<boolean>;
+}
+
+/** `Store.keys`: both kinds of keys, on one object per backend. */
+export interface KeyStore extends DataKeyStore, ServerKeyStore {}
+
 /** The 4 header bytes that a value sealed under data key `version` starts with, after the format byte. */
 export function dekVersionBytes(version: number): Buffer {
   const bytes = Buffer.alloc(4);
   bytes.writeUInt32BE(version);
   return bytes;
-}
-
-/** A row of server_keys as both backends read it (PostgreSQL's bigint comes as a number). */
-export interface ServerKeyRecord {
-  name: string;
-  version: number;
-  kek_id: string;
-  wrapped: Buffer;
-  retired_at: number | null;
-}
-
-export const SERVER_KEY_COLUMNS = 'name, version, kek_id, wrapped, retired_at';
-
-export function toServerKeyRow(r: ServerKeyRecord): ServerKeyRow {
-  return {
-    name: r.name,
-    version: Number(r.version),
-    kekId: r.kek_id,
-    wrapped: r.wrapped,
-    retiredAt: r.retired_at,
-  };
 }
