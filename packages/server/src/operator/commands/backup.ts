@@ -74,7 +74,7 @@ async function writeBackup(temp: string, quiet: boolean): Promise<BackupManifest
       await source.close();
     }
   }
-  const { SQLITE_FILE } = await import('../../store/backends/sqlite/index.js');
+  const { SQLITE_FILE } = await import('../../store/backends/sqlite/sqlite-store.js');
   const file = join(config.dataDir, SQLITE_FILE);
   if (!existsSync(file))
     throw new CliError(`there is no database in ${config.dataDir} (no ${SQLITE_FILE})`, 1);

@@ -48,7 +48,7 @@ export function registerMigrateStoreCommands(program: Command): void {
           throw new CliError('--schema: must be a lower-case identifier: a-z, 0-9 and _, at most 63', 2);
         }
         const dataDir = options.from === undefined ? config.dataDir : resolve(options.from);
-        const { SQLITE_FILE } = await import('../../store/backends/sqlite/index.js');
+        const { SQLITE_FILE } = await import('../../store/backends/sqlite/sqlite-store.js');
         const file = join(dataDir, SQLITE_FILE);
         if (!existsSync(file))
           throw new CliError(`there is no SQLite database in ${dataDir} (no ${SQLITE_FILE})`, 2);

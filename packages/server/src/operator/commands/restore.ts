@@ -37,7 +37,7 @@ function fsyncPath(path: string): void {
 }
 
 async function restoreSqlite(from: string, dataDir: string): Promise<void> {
-  const { SQLITE_FILE } = await import('../../store/backends/sqlite/index.js');
+  const { SQLITE_FILE } = await import('../../store/backends/sqlite/sqlite-store.js');
   const target = join(dataDir, SQLITE_FILE);
   for (const file of [target, `${target}-wal`]) {
     if (existsSync(file)) {
