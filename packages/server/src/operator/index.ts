@@ -23,6 +23,9 @@ const GROUPS: (() => Promise<Register>)[] = [
   () => import('./commands/audit.js').then((m) => m.registerAuditCommands),
   () => import('./commands/keys.js').then((m) => m.registerKeysCommands),
   () => import('./commands/integrity.js').then((m) => m.registerIntegrityCommands),
+  () => import('./commands/backup.js').then((m) => m.registerBackupCommands),
+  () => import('./commands/restore.js').then((m) => m.registerRestoreCommands),
+  () => import('./commands/migrate-store.js').then((m) => m.registerMigrateStoreCommands),
 ];
 
 async function buildProgram(): Promise<Command> {
