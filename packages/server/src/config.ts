@@ -51,6 +51,15 @@ export interface Config {
    * anyway and the failure is logged (`DUCTAPE_AUDIT_READS`).
    */
   readonly auditReads: 'required' | 'best-effort';
+  /** The Prometheus metrics listener; undefined (off, the default) without DUCTAPE_METRICS_PORT. */
+  readonly metrics: MetricsConfig | undefined;
+}
+
+export interface MetricsConfig {
+  /** `DUCTAPE_METRICS_PORT`: its own port, never the API's (0: any free port). */
+  readonly port: number;
+  /** `DUCTAPE_METRICS_HOST` (default 127.0.0.1): keep it off the public network. */
+  readonly host: string;
 }
 
 export interface HttpLimits {
@@ -193,6 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('DUCTAPE_AUDIT_READS', `must be required or best-effort, got '${auditReads}'`);
   }
   return Object.freeze({
+    metrics: metricsConfig(env),
     auditReads,
     postgres,
     maxSecretsPerWorkspace: integer(env, 'DUCTAPE_MAX_SECRETS_PER_WORKSPACE', 100_000, 1, 10_000_000),
@@ -222,4 +232,22 @@ export function loadConfig(env: Env = process.env): Config {
       serviceTokenFailuresPerAddress: integer(env, 'DUCTAPE_SERVICE_TOKEN_FAILURES_PER_IP', 20, 1, 1_000_000),
     }),
   });
+}
+
+/** Metrics: off unless DUCTAPE_METRICS_PORT is set; never on the API's port. */
+function metricsConfig(env: Env): MetricsConfig | undefined {
+  const raw = env.DUCTAPE_METRICS_PORT?.trim();
+  if (!raw) return undefined;
+  const port = integer(env, 'DUCTAPE_METRICS_PORT', 0, 0, 65535);
+  if (port !== 0 && port === integer(env, 'PORT', 8080, 0, 65535)) {
+    throw new ConfigError(
+      'DUCTAPE_METRICS_PORT',
+      `must differ from PORT (${port}): metrics get a port of their own`,
+    );
+  }
+  const host = env.DUCTAPE_METRICS_HOST?.trim() || '127.0.0.1';
+  if (!/^[A-Za-z0-9.:-]{1,253}$/.test(host)) {
+    throw new ConfigError('DUCTAPE_METRICS_HOST', `must be an IP address or a host name, got '${host}'`);
+  }
+  return Object.freeze({ port, host });
 }

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { HttpLimits } from '../config.js';
+import type { HttpMetrics } from '../metrics/http-metrics.js';
 import type { AuditService } from '../services/audit.service.js';
 import type { MembersService } from '../services/members.service.js';
 import type { Principal } from '../services/principal.js';
@@ -45,6 +46,8 @@ export interface AppDeps {
   logger: FastifyBaseLogger;
   /** Timeouts and the connection cap (see config.ts). */
   http: HttpLimits;
+  /** Requests by route, method and status, when metrics are on (metrics/http-metrics.ts). */
+  metrics?: HttpMetrics;
 }
 
 /** An idle keep-alive connection is closed after this long. */
@@ -98,6 +101,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // Node answers an `Expect` other than 100-continue with an empty 417. RFC 9110 allows
   // ignoring it instead: the request then gets its usual answer, in the usual shape.
   app.server.on('checkExpectation', (request, response) => app.server.emit('request', request, response));
+  const metrics = deps.metrics;
+  if (metrics) {
+    // Every answered request, errors and unmatched routes included; not added when metrics are off.
+    app.addHook('onResponse', (request, reply, done) => {
+      metrics.request(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime);
+      done();
+    });
+  }
   registerJsonParser(app);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
