@@ -17,7 +17,9 @@ type Register = (program: Command) => void;
 
 /** Every command group, in --help order; each module loads only when its group is needed. */
 const GROUPS: (() => Promise<Register>)[] = [
-  () => import('./operator.js').then((m) => m.registerOperatorCommands),
+  () => import('./commands/workspace.js').then((m) => m.registerWorkspaceCommands),
+  () => import('./commands/users.js').then((m) => m.registerUserCommands),
+  () => import('./commands/migrate.js').then((m) => m.registerMigrateCommand),
   () => import('./commands/audit.js').then((m) => m.registerAuditCommands),
   () => import('./commands/keys.js').then((m) => m.registerKeysCommands),
   () => import('./commands/integrity.js').then((m) => m.registerIntegrityCommands),

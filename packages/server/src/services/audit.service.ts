@@ -5,92 +5,15 @@
  * whose entry cannot be written fails; refusals are appended after the fact.
  */
 import type { AuditAction } from '@ductape/sdk';
-import { userInfo } from 'node:os';
 import { AUDIT_KEY_NAME, AuditKeyring } from '../crypto/audit-mac.js';
 import type { MasterKey } from '../crypto/key-provider.js';
 import type { MasterKeys } from '../crypto/master-keys.js';
-import { AppError } from '../errors.js';
 import type { AuditMetrics } from '../metrics/events.js';
 import type { AuditAppend, AuditEvent, AuditFilter, AuditRecord, Store } from '../store/types.js';
-import type { Principal, RequestOrigin } from './principal.js';
+import type { Principal } from './principal.js';
+import { actorColumns, originColumns, outcomeOf, type AuditActor, type AuditFields } from './audit-actors.js';
 import { authorize } from './roles.js';
 import { ServerKeySet, type ServerKeySource } from './server-keys.js';
-
-/** Someone at the server running an operator command (`ductape-server workspace create`...). */
-export interface OperatorActor {
-  kind: 'operator';
-  name: string;
-}
-
-/** A caller who is not signed in: a failed sign-in, with the user id as sent. */
-export interface AnonymousActor {
-  kind: 'anonymous';
-  claimedUserId: string;
-  origin?: RequestOrigin;
-}
-
-export type AuditActor = Principal | OperatorActor | AnonymousActor;
-
-export type AuditDetail = Record<string, string | number | boolean | null>;
-
-export interface AuditFields {
-  key?: string | null;
-  version?: number | null;
-  outcome?: AuditEvent['outcome'];
-  code?: string | null;
-  detail?: AuditDetail | null;
-}
-
-/** The chain of sign-ins to workspaces that do not exist. */
-export const SYSTEM_CHAIN = 'system';
-
-/** The operator running this process, as named in entries. */
-export function operatorActor(): OperatorActor {
-  let name = 'unknown';
-  try {
-    name = userInfo().username;
-  } catch {
-    // No passwd entry (some containers): keep 'unknown'.
-  }
-  return { kind: 'operator', name };
-}
-
-const USER_AGENT_MAX = 256;
-const USER_ID = /^[0-9a-f]{24}$/;
-
-function actorColumns(actor: AuditActor): Pick<AuditEvent, 'actorType' | 'actorId' | 'actorRole'> {
-  switch (actor.kind) {
-    case 'user':
-      return { actorType: 'user', actorId: actor.userId, actorRole: actor.role };
-    case 'token':
-      return { actorType: 'token', actorId: actor.tokenId, actorRole: null };
-    case 'operator':
-      return { actorType: 'operator', actorId: actor.name, actorRole: null };
-    case 'anonymous':
-      // Only something shaped like a user id is kept: a private key pasted into the wrong
-      // field must not land in the log.
-      return {
-        actorType: 'anonymous',
-        actorId: USER_ID.test(actor.claimedUserId) ? actor.claimedUserId : null,
-        actorRole: null,
-      };
-  }
-}
-
-function originColumns(actor: AuditActor): Pick<AuditEvent, 'requestId' | 'clientIp' | 'userAgent'> {
-  const origin = actor.kind === 'operator' ? undefined : actor.origin;
-  return {
-    requestId: origin?.requestId ?? null,
-    clientIp: origin?.clientIp ?? null,
-    userAgent: origin?.userAgent?.slice(0, USER_AGENT_MAX) ?? null,
-  };
-}
-
-/** How an error ends up in an entry; undefined for errors that say nothing about the caller. */
-export function outcomeOf(error: unknown): Pick<AuditEvent, 'outcome' | 'code'> | undefined {
-  if (!(error instanceof AppError) || error.code === 'SERVICE_UNAVAILABLE') return undefined;
-  return { outcome: error.status < 500 ? 'refused' : 'failed', code: error.code };
-}
 
 export interface AuditQuery {
   since?: number;

@@ -17,7 +17,7 @@ import type { ExportResponse } from '@ductape/sdk';
 import type { Keyring } from '../crypto/keyring.js';
 import { AppError, notFound } from '../errors.js';
 import type { SecretRow, SizedSecretMeta, Store } from '../store/types.js';
-import type { AuditFields } from './audit.service.js';
+import type { AuditFields } from './audit-actors.js';
 import { openSecret } from './secret-values.js';
 import type { Principal } from './principal.js';
 import { forCaller, scopeError, usageError, type UsageContext } from './usage-rules.js';

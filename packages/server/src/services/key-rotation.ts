@@ -20,7 +20,8 @@ import {
 } from '../crypto/credentials.js';
 import { AppError } from '../errors.js';
 import type { Store, UserChanges } from '../store/types.js';
-import { operatorActor, type AuditActor, type AuditDetail, type AuditService } from './audit.service.js';
+import { operatorActor, type AuditActor, type AuditDetail } from './audit-actors.js';
+import type { AuditService } from './audit.service.js';
 import type { Principal } from './principal.js';
 import type { SignInGuard } from './rate-limit.js';
 import { authorize } from './roles.js';

@@ -9,7 +9,8 @@ import { parseServiceToken, SERVICE_TOKEN_PREFIX } from '../crypto/service-token
 import { AppError } from '../errors.js';
 import type { SignInMetrics } from '../metrics/events.js';
 import type { Store } from '../store/types.js';
-import { SYSTEM_CHAIN, type AuditService } from './audit.service.js';
+import { SYSTEM_CHAIN } from './audit-actors.js';
+import type { AuditService } from './audit.service.js';
 import type { Principal, RequestOrigin, TokenPrincipal, UserPrincipal } from './principal.js';
 import type { PrincipalSource } from './principal-cache.js';
 import type { ServiceTokenGuard, SignInGuard } from './rate-limit.js';

@@ -8,7 +8,8 @@ import type { ExportResponse, ReferenceReport, ValidateResponse } from '@ductape
 import type { Keyring } from '../crypto/keyring.js';
 import { AppError } from '../errors.js';
 import type { SecretRow, Store } from '../store/types.js';
-import type { AuditDetail, AuditFields, AuditService } from './audit.service.js';
+import type { AuditDetail, AuditFields } from './audit-actors.js';
+import type { AuditService } from './audit.service.js';
 import { createBoundedExport } from './bounded-export.js';
 import type { Principal } from './principal.js';
 import { LIMITS, ReferenceDepthError, scanReferences, substitute, type Scan } from './references.js';

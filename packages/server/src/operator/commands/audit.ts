@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import type { Runtime } from '../../main.js';
 import type { AuditFilter, AuditRecord } from '../../store/types.js';
-import { withRuntime } from '../operator.js';
+import { withRuntime } from '../with-runtime.js';
 import { CliError, ExitWith, printTable } from '../output.js';
 
 interface FilterOptions {

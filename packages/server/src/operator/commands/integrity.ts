@@ -6,7 +6,7 @@
  * decrypted to check them and dropped: nothing secret is printed. Exits 1 when it finds any.
  */
 import type { Command } from 'commander';
-import { withRuntime } from '../operator.js';
+import { withRuntime } from '../with-runtime.js';
 import { CliError, ExitWith, printJson, printTable } from '../output.js';
 
 export function registerIntegrityCommands(program: Command): void {

@@ -10,7 +10,7 @@
  */
 import { AUDIT_KEY_NAME } from '../../crypto/audit-mac.js';
 import type { MasterKey } from '../../crypto/key-provider.js';
-import type { AuditDetail } from '../../services/audit.service.js';
+import type { AuditDetail } from '../../services/audit-actors.js';
 import {
   pendingAuditVersions,
   retireAuditKeys,
