@@ -5,10 +5,14 @@
  * (`ductape_store_query_errors_total`), by operation: the store method's name, a fixed set.
  * The backends are not touched; calls a backend makes to itself are not counted twice.
  *
+ * How many store operations are under way when Prometheus scrapes
+ * (`ductape_store_operations_in_flight`) tells how busy the store is: SQLite's writes waiting
+ * for the single writer, or PostgreSQL queries holding or waiting for a pooled connection.
+ *
  * An error a service throws from inside a store call (a rule checked in a read-modify-write)
  * is the service's answer, not a store error: it is not counted.
  */
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** What failed, by the error's class (store/types.ts): a fixed set of words. */
 export type StoreErrorKind = 'unavailable' | 'disk' | 'disk_full' | 'duplicate_key' | 'other';
@@ -58,6 +62,16 @@ export function createStoreMetrics(registry: Registry, buckets: number[]): Store
     labelNames: ['operation', 'kind'] as const,
     registers: [registry],
   });
+  // A plain number on the request path; read only when Prometheus scrapes.
+  let inFlight = 0;
+  new Gauge({
+    name: 'ductape_store_operations_in_flight',
+    help: 'Store operations started and not yet finished (writes queued for SQLite, queries on or waiting for a PostgreSQL connection)',
+    registers: [registry],
+    collect() {
+      this.set(inFlight);
+    },
+  });
 
   function timed(method: AnyFunction, self: object, operation: string): AnyFunction {
     const duration = durations.labels(operation);
@@ -68,19 +82,26 @@ export function createStoreMetrics(registry: Registry, buckets: number[]): Store
     return (...args: unknown[]) => {
       const start = performance.now();
       let result: unknown;
+      inFlight++;
       try {
         result = method.apply(self, args);
       } catch (error) {
+        inFlight--;
         failed(error);
         throw error;
       }
-      if (!isThenable(result)) return result;
+      if (!isThenable(result)) {
+        inFlight--;
+        return result;
+      }
       return Promise.resolve(result).then(
         (value) => {
+          inFlight--;
           duration.observe((performance.now() - start) / 1000);
           return value;
         },
         (error: unknown) => {
+          inFlight--;
           duration.observe((performance.now() - start) / 1000);
           failed(error);
           throw error;
