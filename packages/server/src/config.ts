@@ -3,7 +3,7 @@
  * a bad value stops the start with a message naming the variable.
  */
 import { resolve } from 'node:path';
-import type { SignInLimits } from './services/rate-limit.js';
+import type { SignInLimits } from './services/identity/rate-limit.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { addressKey } from '../src/services/client-address.js';
+import { addressKey } from '../src/services/identity/client-address.js';
 
 describe('client address key', () => {
   it('keeps an IPv4 address', () => {

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import type { Secret } from '@ductape/sdk';
-import { secretState } from '../src/services/secret-state.js';
+import { secretState } from '../src/services/secrets/secret-state.js';
 import type { SecretMeta } from '../src/store/types.js';
 import { describeEachBackend } from './helpers/backends.js';
 import { startTestServer, type TestServer } from './helpers/harness.js';

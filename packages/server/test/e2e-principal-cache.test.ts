@@ -1,5 +1,5 @@
 /**
- * The principal cache (services/principal-cache.ts): authentication reads users and service
+ * The principal cache (services/identity/principal-cache.ts): authentication reads users and service
  * tokens from memory, yet a revoke, removal, role change or key rotation made anywhere is
  * honoured by the very next request:
  * - the cache on its own, against a scripted store;
@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
-import { PrincipalCache } from '../src/services/principal-cache.js';
+import { PrincipalCache } from '../src/services/identity/principal-cache.js';
 import type { PrincipalWatcher, ServiceTokenRow, UserRow } from '../src/store/types.js';
 import { freshPgSchema, newMasterKey, pgSql as sql, PG_SKIP_REASON, PG_URL } from './helpers/backends.js';
 import { runOperator, startTestServer, tempDir, type Credentials } from './helpers/harness.js';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { toKeyObject, unwrapDataKey, wrapDataKey } from '../src/crypto/envelope.js';
-import { checkSecrets, convertLegacyWorkspaces } from '../src/services/secret-integrity.js';
+import { checkSecrets, convertLegacyWorkspaces } from '../src/services/secrets/secret-integrity.js';
 import { describeEachBackend, newMasterKey } from './helpers/backends.js';
 import {
   runOperator,

@@ -10,7 +10,7 @@ import {
   createServiceTokenGuard,
   createSignInGuard,
   TooManyRequestsError,
-} from '../src/services/rate-limit.js';
+} from '../src/services/identity/rate-limit.js';
 
 function fakeClock(start = 1_000_000): { now: () => number; advance(ms: number): void } {
   let t = start;

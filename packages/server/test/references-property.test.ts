@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { scanReferences, substitute, type Reference } from '../src/services/references.js';
+import { scanReferences, substitute, type Reference } from '../src/services/secrets/references.js';
 
 /** A piece of a generated string: plain text, or a reference to one of KEYS. */
 type Piece = { text: string } | { key: string; syntax: 'Secret' | 'Token' };

@@ -11,7 +11,7 @@ import {
   scanReferences,
   substitute,
   type Reference,
-} from '../src/services/references.js';
+} from '../src/services/secrets/references.js';
 
 const ref = (
   key: string,

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createSecretKey, randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { auditSealer, type AuditKeyring } from '../src/crypto/audit-mac.js';
-import { verifyChain } from '../src/services/audit-verify.js';
+import { verifyChain } from '../src/services/audit/audit-verify.js';
 import { DuplicateKeyError, type AuditAppend, type SecretRow, type Store } from '../src/store/types.js';
 import { describeEachBackend } from './helpers/backends.js';
 import { openTestStore, type TestStore } from './helpers/stores.js';

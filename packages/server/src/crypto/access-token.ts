@@ -3,7 +3,7 @@
  * HMAC-SHA256 under one version of the server's signing key. Pure: no I/O.
  *
  * The payload names that version (`k`), so verification picks the key by id and a rotation
- * can retire old keys (see services/signing-keys.ts). A token is refused unless it names the
+ * can retire old keys (see services/keys/signing-keys.ts). A token is refused unless it names the
  * key that verifies it, has a whole-second `iat` and `exp`, was not issued in the future (a
  * minute of clock skew aside), and lives no longer than the configured lifetime: whoever got
  * hold of a signing key cannot mint a token that outlives the key's retirement by more than

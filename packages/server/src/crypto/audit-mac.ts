@@ -18,7 +18,7 @@
  *
  * Writing: entries after a head use the newest version this process holds, never one older
  * than the head's (a head sealed by a newer process is adopted, see AuditSealer), so versions
- * only go up along a chain. What verification makes of that is in services/audit-verify.ts.
+ * only go up along a chain. What verification makes of that is in services/audit/audit-verify.ts.
  */
 import { createHmac, type KeyObject } from 'node:crypto';
 import type { AuditHead, AuditRecord, AuditSealer, ServerKeyRow } from '../store/types.js';
@@ -36,7 +36,7 @@ export interface AuditKeyVersion {
   retiredAt: number | null;
 }
 
-/** Where a sealer finds the audit key's versions (services/server-keys.ts, `ServerKeySet`). */
+/** Where a sealer finds the audit key's versions (services/keys/server-keys.ts, `ServerKeySet`). */
 export interface AuditKeySource {
   get(version: number): AuditKeyVersion | undefined;
   /** The highest version held. */

@@ -175,7 +175,7 @@ export class Keyring {
 
   /**
    * Checks a secret row's MAC; throws `RowMacError` when it has none (whatever the
-   * workspace: see services/secret-integrity.ts for why) or it does not match the row.
+   * workspace: see services/secrets/secret-integrity.ts for why) or it does not match the row.
    */
   async verifyRow(row: RowFields & { mac: Buffer | null }): Promise<void> {
     const version = rowMacDataKeyVersion(row.mac);

@@ -7,8 +7,8 @@
  * together, but 32 bits of a hash of a 96-bit id, which no one can turn back into the id.
  */
 import { createHash } from 'node:crypto';
-import { actorId, type Principal } from '../services/principal.js';
-import { can } from '../services/roles.js';
+import { actorId, type Principal } from '../services/identity/principal.js';
+import { can } from '../services/identity/roles.js';
 
 export const HIDDEN_ACTOR_PREFIX = 'hidden:';
 

@@ -11,7 +11,7 @@
  */
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { addressKey } from '../services/client-address.js';
+import { addressKey } from '../services/identity/client-address.js';
 
 export interface ConnectionWarning {
   /** Connections refused since the last warning. */

@@ -8,7 +8,7 @@ import type { ErrorBody, ErrorCode } from '@ductape/sdk';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Duplex } from 'node:stream';
 import { AppError, HTTP_STATUS } from '../errors.js';
-import { TooManyRequestsError } from '../services/rate-limit.js';
+import { TooManyRequestsError } from '../services/identity/rate-limit.js';
 import { StoreDiskError, StoreFullError, StoreUnavailableError } from '../store/types.js';
 import { LIMITS } from './schemas.js';
 

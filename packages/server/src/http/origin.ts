@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { RequestOrigin } from '../services/principal.js';
+import type { RequestOrigin } from '../services/identity/principal.js';
 
 /** Where a request came from, as the audit log names it. */
 export function originOf(request: FastifyRequest): RequestOrigin {

@@ -8,7 +8,7 @@
  * Field by field as presentSecret, in its order: nothing is spread from a row, so a sealed
  * value or a key can never ride along.
  */
-import { secretState } from '../services/secret-state.js';
+import { secretState } from '../services/secrets/secret-state.js';
 import type { SecretMeta } from '../store/types.js';
 import { writeIso } from './iso-time.js';
 

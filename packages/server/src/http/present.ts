@@ -3,7 +3,7 @@
  * hash can never ride along into a response.
  */
 import type { AuditAction, AuditEntry, Role, Secret, SecretWithValue } from '@ductape/sdk';
-import { secretState } from '../services/secret-state.js';
+import { secretState } from '../services/secrets/secret-state.js';
 import type { AuditRecord, SecretMeta } from '../store/types.js';
 import { isoString } from './iso-time.js';
 

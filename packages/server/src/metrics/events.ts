@@ -14,7 +14,7 @@ export interface SignInMetrics {
   serviceToken(result: AttemptResult): void;
 }
 
-/** Which guard refused a request with a 429 (services/rate-limit.ts). */
+/** Which guard refused a request with a 429 (services/identity/rate-limit.ts). */
 export type RateLimitName = 'sign_in' | 'service_token';
 
 export interface RateLimitMetrics {

@@ -3,7 +3,7 @@
  * wired: the guard's `admit` is wrapped, and each 429 it raises is counted under the
  * guard's name before it goes on its way. The guards themselves stay pure.
  */
-import { TooManyRequestsError } from '../services/rate-limit.js';
+import { TooManyRequestsError } from '../services/identity/rate-limit.js';
 import type { RateLimitMetrics, RateLimitName } from './events.js';
 
 export function countRefusals<G extends { admit(...args: never[]): void }>(

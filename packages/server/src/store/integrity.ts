@@ -1,7 +1,7 @@
 /**
  * What row MACs need from a store: `Store.integrity`. Kept apart from the Store's other
  * methods because only start-up (converting workspaces from before row MACs) and the
- * `ductape-server integrity` operator command use it. See services/secret-integrity.ts.
+ * `ductape-server integrity` operator command use it. See services/secrets/secret-integrity.ts.
  *
  * Invariants every backend keeps:
  * - a MAC is only ever filled in where a row has none and its version and updated_at are

@@ -199,7 +199,7 @@ export interface AuditFilter {
   limit: number;
 }
 
-/** One version of a server key, wrapped (see crypto/envelope.ts and services/server-keys.ts). */
+/** One version of a server key, wrapped (see crypto/envelope.ts and services/keys/server-keys.ts). */
 export interface ServerKeyRow {
   name: string;
   /** 1 for a name's first key; each rotation adds the next. */
@@ -261,7 +261,7 @@ export class StoreFullError extends Error {
 /** What a principal cache holds: users and service tokens, by id. */
 export type PrincipalKind = 'user' | 'token';
 
-/** Told of changes to users and service tokens, for a cache of them (services/principal-cache.ts). */
+/** Told of changes to users and service tokens, for a cache of them (services/identity/principal-cache.ts). */
 export interface PrincipalWatcher {
   /**
    * One user or token changed: by this process (before the change is acknowledged) or, on

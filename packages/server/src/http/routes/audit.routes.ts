@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { AuditService } from '../../services/audit.service.js';
+import type { AuditService } from '../../services/audit/audit.service.js';
 import { presentAuditEntry } from '../present.js';
 import { auditQuery, parse } from '../schemas.js';
 

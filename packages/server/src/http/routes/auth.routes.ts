@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { SignInService } from '../../services/sign-in.service.js';
+import type { SignInService } from '../../services/identity/sign-in.service.js';
 import { originOf } from '../origin.js';
 import { parse, tokenBody } from '../schemas.js';
 

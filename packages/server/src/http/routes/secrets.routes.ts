@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { SecretsService } from '../../services/secrets.service.js';
+import type { SecretsService } from '../../services/secrets/secrets.service.js';
 import { actorAsSeenBy } from '../actor-label.js';
 import { presentSecret, presentSecretWithValue } from '../present.js';
 import { secretsListJson } from '../present-list.js';

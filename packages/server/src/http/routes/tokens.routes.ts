@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { TokensService } from '../../services/tokens.service.js';
+import type { TokensService } from '../../services/identity/tokens.service.js';
 import { createTokenBody, parse, tokenIdParams } from '../schemas.js';
 
 export function registerTokensRoutes(app: FastifyInstance, tokens: TokensService): void {

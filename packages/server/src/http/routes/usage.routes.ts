@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { UsageService } from '../../services/usage.service.js';
+import type { UsageService } from '../../services/secrets/usage.service.js';
 import { exportQuery, parse, usageBody } from '../schemas.js';
 
 export function registerUsageRoutes(app: FastifyInstance, usage: UsageService): void {

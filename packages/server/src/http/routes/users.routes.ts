@@ -1,6 +1,6 @@
 import type { User } from '@ductape/sdk';
 import type { FastifyInstance } from 'fastify';
-import type { MembersService } from '../../services/members.service.js';
+import type { MembersService } from '../../services/identity/members.service.js';
 import type { UserRow } from '../../store/types.js';
 import { parse, role, userIdParams } from '../schemas.js';
 import { z } from 'zod';

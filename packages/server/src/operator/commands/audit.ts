@@ -105,7 +105,7 @@ export function registerAuditCommands(program: Command): void {
     .option('--workspace <id>', 'only this workspace (default: every workspace and every chain)')
     .option('--json', 'print one report per chain as JSON')
     .action(async (options: { workspace?: string; json?: boolean }) => {
-      const { verifyChain } = await import('../../services/audit-verify.js');
+      const { verifyChain } = await import('../../services/audit/audit-verify.js');
       const reports = await withRuntime(async (rt) => {
         const out = [];
         for (const chain of await chainsToVerify(rt, options.workspace)) {

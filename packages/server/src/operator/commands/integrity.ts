@@ -25,7 +25,7 @@ export function registerIntegrityCommands(program: Command): void {
     .option('--workspace <id>', 'only this workspace (default: every workspace)')
     .option('--json', 'print the result as JSON')
     .action(async (options: { workspace?: string; json?: boolean }) => {
-      const { checkSecrets } = await import('../../services/secret-integrity.js');
+      const { checkSecrets } = await import('../../services/secrets/secret-integrity.js');
       const result = await withRuntime(async (rt) => {
         if (options.workspace !== undefined && !(await rt.store.getWorkspace(options.workspace))) {
           throw new CliError(`workspace '${options.workspace}' does not exist`, 1);

@@ -7,7 +7,7 @@ import {
   NoDataKeyError,
   reencryptWorkspace,
   type ReencryptResult,
-} from '../../services/data-key-rotation.service.js';
+} from '../../services/keys/data-key-rotation.service.js';
 import { CliError, printJson, printTable } from '../output.js';
 import { progressBar } from '../progress.js';
 import { openKeyAudit, requireWorkspace, withKeys, type KeysContext } from './keys-context.js';

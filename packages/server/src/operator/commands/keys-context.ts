@@ -6,7 +6,7 @@
 import { loadConfig, type Config } from '../../config.js';
 import { Keyring } from '../../crypto/keyring.js';
 import { loadMasterKeys, type LoadedMasterKeys } from '../../crypto/master-key-files.js';
-import type { AuditDetail } from '../../services/audit-actors.js';
+import type { AuditDetail } from '../../services/audit/audit-actors.js';
 import type { Store } from '../../store/types.js';
 import { CliError, info } from '../output.js';
 
@@ -57,8 +57,8 @@ export interface KeyAudit {
  * again when recording; failing that, a warning says the entry could not be written.
  */
 export async function openKeyAudit(context: KeysContext): Promise<KeyAudit> {
-  const { loadAuditService } = await import('../../services/audit.service.js');
-  const { operatorActor } = await import('../../services/audit-actors.js');
+  const { loadAuditService } = await import('../../services/audit/audit.service.js');
+  const { operatorActor } = await import('../../services/audit/audit-actors.js');
   const open = () => loadAuditService(context.store, context.masters.keys);
   let audit = await open().catch(() => undefined);
   let reloaded = false;

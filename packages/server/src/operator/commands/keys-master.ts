@@ -35,7 +35,7 @@ import {
   readKeyFile,
   writeKeyFileAtomic,
 } from '../../crypto/master-key-files.js';
-import { rewrapUnder, type RewrapResult } from '../../services/master-key-rotation.service.js';
+import { rewrapUnder, type RewrapResult } from '../../services/keys/master-key-rotation.service.js';
 import { CliError, info, printJson } from '../output.js';
 import { progressBar } from '../progress.js';
 import { openKeyAudit, type KeysContext } from './keys-context.js';

@@ -10,14 +10,14 @@
  */
 import { AUDIT_KEY_NAME } from '../../crypto/audit-mac.js';
 import type { MasterKey } from '../../crypto/key-provider.js';
-import type { AuditDetail } from '../../services/audit-actors.js';
+import type { AuditDetail } from '../../services/audit/audit-actors.js';
 import {
   pendingAuditVersions,
   retireAuditKeys,
   rotateServerKeys,
   type RotatedKey,
-} from '../../services/server-key-rotation.service.js';
-import { KEY_REFRESH_MS } from '../../services/server-keys.js';
+} from '../../services/keys/server-key-rotation.service.js';
+import { KEY_REFRESH_MS } from '../../services/keys/server-keys.js';
 import { CliError, info, printJson } from '../output.js';
 import { openKeyAudit, withKeys, type KeyAction, type KeyAudit, type KeysContext } from './keys-context.js';
 

@@ -91,7 +91,7 @@ export function registerUserCommands(program: Command): void {
       await withRuntime(async (rt) => {
         const found = await rt.store.getUser(options.user);
         if (!found) throw new CliError(`user '${options.user}' does not exist`, 1);
-        const { operatorActor } = await import('../../services/audit-actors.js');
+        const { operatorActor } = await import('../../services/audit/audit-actors.js');
         const entry = rt.audit.entries(found.workspaceId, operatorActor(), 'user.remove', [
           { detail: { user_id: found.id } },
         ]);

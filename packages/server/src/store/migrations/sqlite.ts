@@ -167,7 +167,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     sql: `
       -- The MAC of each secret row (crypto/row-mac.ts). NULL on rows from before it: the
       -- server fills those in once, when it converts their workspace at start
-      -- (services/secret-integrity.ts), and refuses every other row without one.
+      -- (services/secrets/secret-integrity.ts), and refuses every other row without one.
       ALTER TABLE secrets ADD COLUMN mac BLOB;
 
       -- Bytes of values each workspace holds, versions included, for its storage quota.

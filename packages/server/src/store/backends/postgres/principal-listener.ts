@@ -1,6 +1,6 @@
 /**
  * How the nodes on one PostgreSQL tell each other that a user or service token changed, so
- * that each node's principal cache (services/principal-cache.ts) drops it.
+ * that each node's principal cache (services/identity/principal-cache.ts) drops it.
  *
  * - The writer calls `pg_notify` inside the change's own transaction: PostgreSQL delivers
  *   the notification at commit, to every connection listening, and never for a change that

@@ -8,8 +8,8 @@
  * overshoot the quota by what they add, at most 64 KiB each. Acceptable: the quota keeps a
  * workspace from growing without bound, it is not a bill.
  */
-import { AppError } from '../errors.js';
-import type { Store } from '../store/types.js';
+import { AppError } from '../../errors.js';
+import type { Store } from '../../store/types.js';
 
 /** How long a workspace's reading is trusted when far below the quota. */
 const TRUST_MS = 2000;

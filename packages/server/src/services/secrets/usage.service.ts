@@ -1,19 +1,19 @@
 /**
  * Using secrets from programs: resolving `$Secret{KEY}` references in any JSON value,
  * validating them without values, and exporting what an app may use in an environment.
- * The usage rules (usage.ts) are enforced here, on the server, for users and service
+ * The usage rules (usage-rules.ts) are enforced here, on the server, for users and service
  * tokens alike; a service token always acts as its own app and environment.
  */
 import type { ExportResponse, ReferenceReport, ValidateResponse } from '@ductape/sdk';
-import type { Keyring } from '../crypto/keyring.js';
-import { AppError } from '../errors.js';
-import type { SecretRow, Store } from '../store/types.js';
-import type { AuditDetail, AuditFields } from './audit-actors.js';
-import type { AuditService } from './audit.service.js';
+import type { Keyring } from '../../crypto/keyring.js';
+import { AppError } from '../../errors.js';
+import type { SecretRow, Store } from '../../store/types.js';
+import type { AuditDetail, AuditFields } from '../audit/audit-actors.js';
+import type { AuditService } from '../audit/audit.service.js';
 import { createBoundedExport } from './bounded-export.js';
-import type { Principal } from './principal.js';
+import type { Principal } from '../identity/principal.js';
 import { LIMITS, ReferenceDepthError, scanReferences, substitute, type Scan } from './references.js';
-import { authorize } from './roles.js';
+import { authorize } from '../identity/roles.js';
 import { openSecret } from './secret-values.js';
 import { forCaller, usageError, type UsageContext } from './usage-rules.js';
 

@@ -12,9 +12,9 @@
  * Users get these precise answers. A service token does not: a key outside its app and
  * environment is answered exactly as a key that does not exist (see `forCaller`).
  */
-import { AppError, notFound } from '../errors.js';
-import type { SecretMeta } from '../store/types.js';
-import type { Principal } from './principal.js';
+import { AppError, notFound } from '../../errors.js';
+import type { SecretMeta } from '../../store/types.js';
+import type { Principal } from '../identity/principal.js';
 import { stateError } from './secret-state.js';
 
 export interface UsageContext {

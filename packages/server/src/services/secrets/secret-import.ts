@@ -3,10 +3,10 @@
  * others), and each leaves its own audit entry: created, updated, or refused with its code.
  */
 import type { CreateSecretInput, ImportResult } from '@ductape/sdk';
-import { AppError } from '../errors.js';
-import type { AuditService } from './audit.service.js';
-import type { Principal } from './principal.js';
-import { authorize } from './roles.js';
+import { AppError } from '../../errors.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { Principal } from '../identity/principal.js';
+import { authorize } from '../identity/roles.js';
 import type { SecretWrites } from './secret-writes.js';
 
 /** An item as it arrives: validated, or the refusal its validation produced. */

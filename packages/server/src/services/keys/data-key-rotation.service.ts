@@ -13,9 +13,9 @@
  * stops (interrupted, or `limit`) is resumed by running again: it takes the values still
  * under an older version.
  */
-import { OpenError } from '../crypto/aead.js';
-import type { Keyring } from '../crypto/keyring.js';
-import type { KeyStore, SealedCursor, SealedTable, SealedValue } from '../store/keys.js';
+import { OpenError } from '../../crypto/aead.js';
+import type { Keyring } from '../../crypto/keyring.js';
+import type { KeyStore, SealedCursor, SealedTable, SealedValue } from '../../store/keys.js';
 
 export class NoDataKeyError extends Error {
   constructor(workspaceId: string) {

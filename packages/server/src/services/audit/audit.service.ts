@@ -5,15 +5,15 @@
  * whose entry cannot be written fails; refusals are appended after the fact.
  */
 import type { AuditAction } from '@ductape/sdk';
-import { AUDIT_KEY_NAME, AuditKeyring } from '../crypto/audit-mac.js';
-import type { MasterKey } from '../crypto/key-provider.js';
-import type { MasterKeys } from '../crypto/master-keys.js';
-import type { AuditMetrics } from '../metrics/events.js';
-import type { AuditAppend, AuditEvent, AuditFilter, AuditRecord, Store } from '../store/types.js';
-import type { Principal } from './principal.js';
+import { AUDIT_KEY_NAME, AuditKeyring } from '../../crypto/audit-mac.js';
+import type { MasterKey } from '../../crypto/key-provider.js';
+import type { MasterKeys } from '../../crypto/master-keys.js';
+import type { AuditAppend, AuditEvent, AuditFilter, AuditRecord, Store } from '../../store/types.js';
+import type { Principal } from '../identity/principal.js';
+import type { AuditMetrics } from '../../metrics/events.js';
 import { actorColumns, originColumns, outcomeOf, type AuditActor, type AuditFields } from './audit-actors.js';
-import { authorize } from './roles.js';
-import { ServerKeySet, type ServerKeySource } from './server-keys.js';
+import { authorize } from '../identity/roles.js';
+import { ServerKeySet, type ServerKeySource } from '../keys/server-keys.js';
 
 export interface AuditQuery {
   since?: number;

@@ -15,8 +15,8 @@
  * chain deleted whole, and one started again by the next request after that, are both caught.
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { AuditKeyring } from '../crypto/audit-mac.js';
-import type { AuditHead, AuditRecord, Store } from '../store/types.js';
+import type { AuditKeyring } from '../../crypto/audit-mac.js';
+import type { AuditHead, AuditRecord, Store } from '../../store/types.js';
 
 export interface ChainReport {
   workspaceId: string;

@@ -4,9 +4,9 @@
  * the columns they become. Never a value, private key or token.
  */
 import { userInfo } from 'node:os';
-import { AppError } from '../errors.js';
-import type { AuditEvent } from '../store/types.js';
-import type { Principal, RequestOrigin } from './principal.js';
+import { AppError } from '../../errors.js';
+import type { AuditEvent } from '../../store/types.js';
+import type { Principal, RequestOrigin } from '../identity/principal.js';
 
 /** Someone at the server running an operator command (`ductape-server workspace create`...). */
 export interface OperatorActor {

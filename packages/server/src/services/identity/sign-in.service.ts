@@ -3,18 +3,18 @@
  * bearer token (an access token or a service token) on every request.
  */
 import type { TokenRequest, TokenResponse, WhoAmI } from '@ductape/sdk';
-import { accessTokenKeyVersion, signAccessToken, verifyAccessToken } from '../crypto/access-token.js';
-import { verifyCredential } from '../crypto/credentials.js';
-import { parseServiceToken, SERVICE_TOKEN_PREFIX } from '../crypto/service-token.js';
-import { AppError } from '../errors.js';
-import type { SignInMetrics } from '../metrics/events.js';
-import type { Store } from '../store/types.js';
-import { SYSTEM_CHAIN } from './audit-actors.js';
-import type { AuditService } from './audit.service.js';
+import { accessTokenKeyVersion, signAccessToken, verifyAccessToken } from '../../crypto/access-token.js';
+import { verifyCredential } from '../../crypto/credentials.js';
+import { parseServiceToken, SERVICE_TOKEN_PREFIX } from '../../crypto/service-token.js';
+import { AppError } from '../../errors.js';
+import type { Store } from '../../store/types.js';
+import { SYSTEM_CHAIN } from '../audit/audit-actors.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { SignInMetrics } from '../../metrics/events.js';
 import type { Principal, RequestOrigin, TokenPrincipal, UserPrincipal } from './principal.js';
 import type { PrincipalSource } from './principal-cache.js';
 import type { ServiceTokenGuard, SignInGuard } from './rate-limit.js';
-import type { SigningKeys } from './signing-keys.js';
+import type { SigningKeys } from '../keys/signing-keys.js';
 
 export interface SignInDeps {
   store: Pick<Store, 'getUser' | 'getWorkspace'>;

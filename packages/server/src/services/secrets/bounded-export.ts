@@ -14,12 +14,12 @@
  * it does not carry are never read.
  */
 import type { ExportResponse } from '@ductape/sdk';
-import type { Keyring } from '../crypto/keyring.js';
-import { AppError, notFound } from '../errors.js';
-import type { SecretRow, SizedSecretMeta, Store } from '../store/types.js';
-import type { AuditFields } from './audit-actors.js';
+import type { Keyring } from '../../crypto/keyring.js';
+import { AppError, notFound } from '../../errors.js';
+import type { SecretRow, SizedSecretMeta, Store } from '../../store/types.js';
+import type { AuditFields } from '../audit/audit-actors.js';
 import { openSecret } from './secret-values.js';
-import type { Principal } from './principal.js';
+import type { Principal } from '../identity/principal.js';
 import { forCaller, scopeError, usageError, type UsageContext } from './usage-rules.js';
 
 export interface ExportDeps {

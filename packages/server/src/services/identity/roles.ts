@@ -1,11 +1,11 @@
 /**
  * Who may do what. Roles are ordered; each can do everything the weaker ones can. Service
  * tokens can only use secrets (fetch, resolve, export), and only those their app and
- * environment may use (see usage.ts). The table is the single source of truth for the
+ * environment may use (see usage-rules.ts). The table is the single source of truth for the
  * server and for the 403 messages.
  */
 import { ROLES, type Role } from '@ductape/sdk';
-import { AppError } from '../errors.js';
+import { AppError } from '../../errors.js';
 import type { Principal } from './principal.js';
 
 export type Action =

@@ -7,12 +7,12 @@
  * whatever its workspace: rows from before row MACs get theirs once, when start-up converts
  * their workspace (secret-integrity.ts), so "no MAC" is never a pass an attacker can use.
  */
-import { OpenError } from '../crypto/aead.js';
-import type { ValueBinding } from '../crypto/envelope.js';
-import { KeyMismatchError, type Keyring } from '../crypto/keyring.js';
-import { RowMacError, type RowFields } from '../crypto/row-mac.js';
-import { AppError } from '../errors.js';
-import type { SecretRow } from '../store/types.js';
+import { OpenError } from '../../crypto/aead.js';
+import type { ValueBinding } from '../../crypto/envelope.js';
+import { KeyMismatchError, type Keyring } from '../../crypto/keyring.js';
+import { RowMacError, type RowFields } from '../../crypto/row-mac.js';
+import { AppError } from '../../errors.js';
+import type { SecretRow } from '../../store/types.js';
 
 /**
  * A workspace whose data key this server cannot unwrap (another master key wrapped it, or it

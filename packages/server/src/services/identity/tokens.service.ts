@@ -3,13 +3,13 @@
  * admins, shown once, stored as hashes, listed as metadata and revoked at once.
  */
 import type { CreatedToken, ServiceToken } from '@ductape/sdk';
-import { hashCredential } from '../crypto/credentials.js';
-import { generateServiceToken } from '../crypto/service-token.js';
-import { AppError } from '../errors.js';
-import { newId } from '../ids.js';
-import type { ServiceTokenRow, Store } from '../store/types.js';
+import { hashCredential } from '../../crypto/credentials.js';
+import { generateServiceToken } from '../../crypto/service-token.js';
+import { AppError } from '../../errors.js';
+import { newId } from '../../ids.js';
+import type { ServiceTokenRow, Store } from '../../store/types.js';
 import { actorId, type Principal } from './principal.js';
-import type { AuditService } from './audit.service.js';
+import type { AuditService } from '../audit/audit.service.js';
 import { authorize } from './roles.js';
 
 export const TOKEN_TTL = {

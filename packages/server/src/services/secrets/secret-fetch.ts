@@ -4,12 +4,12 @@
  * the version asked for; then the row's MAC is checked and the value opened
  * (secret-values.ts), and the read is written to the audit log before the value is returned.
  */
-import type { Keyring } from '../crypto/keyring.js';
-import { AppError, notFound } from '../errors.js';
-import type { SecretMeta, Store } from '../store/types.js';
-import type { AuditService } from './audit.service.js';
-import type { Principal } from './principal.js';
-import { authorize } from './roles.js';
+import type { Keyring } from '../../crypto/keyring.js';
+import { AppError, notFound } from '../../errors.js';
+import type { SecretMeta, Store } from '../../store/types.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { Principal } from '../identity/principal.js';
+import { authorize } from '../identity/roles.js';
 import { stateError } from './secret-state.js';
 import { openRecorded, openSecret } from './secret-values.js';
 import { forCaller, usageError } from './usage-rules.js';

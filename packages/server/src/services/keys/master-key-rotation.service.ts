@@ -7,18 +7,18 @@
  * re-wrap is one conditional update ("only if still wrapped by the key I read it under"), so
  * an interrupted run leaves rows fully old or fully new and a second run picks up the rest.
  */
-import { OpenError } from '../crypto/aead.js';
+import { OpenError } from '../../crypto/aead.js';
 import {
   dataKeyFormat,
   unwrapDataKey,
   unwrapServerKey,
   wrapDataKey,
   wrapServerKey,
-} from '../crypto/envelope.js';
-import { KeyMismatchError } from '../crypto/keyring.js';
-import type { MasterKey } from '../crypto/key-provider.js';
-import type { MasterKeys } from '../crypto/master-keys.js';
-import type { KeyStore, WorkspaceKeyCursor } from '../store/keys.js';
+} from '../../crypto/envelope.js';
+import { KeyMismatchError } from '../../crypto/keyring.js';
+import type { MasterKey } from '../../crypto/key-provider.js';
+import type { MasterKeys } from '../../crypto/master-keys.js';
+import type { KeyStore, WorkspaceKeyCursor } from '../../store/keys.js';
 
 export interface RewrapOptions {
   /** Rows read per query. */

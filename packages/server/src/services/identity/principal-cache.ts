@@ -16,8 +16,8 @@
  *
  * Only rows that exist are cached: an unknown id always goes to the store.
  */
-import type { PrincipalCacheMetrics } from '../metrics/events.js';
-import type { PrincipalFeed, PrincipalKind, ServiceTokenRow, Store, UserRow } from '../store/types.js';
+import type { PrincipalFeed, PrincipalKind, ServiceTokenRow, Store, UserRow } from '../../store/types.js';
+import type { PrincipalCacheMetrics } from '../../metrics/events.js';
 
 export interface PrincipalCacheOptions {
   /** How long an entry may be used, in milliseconds (default 5000). */

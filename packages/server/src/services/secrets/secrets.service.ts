@@ -5,13 +5,13 @@
  * secret-import.ts.
  */
 import type { CreateSecretInput, ImportResult, UpdateSecretInput } from '@ductape/sdk';
-import type { Keyring } from '../crypto/keyring.js';
-import { notFound } from '../errors.js';
-import { SEALED_OVERHEAD } from '../store/records.js';
-import type { SecretMeta, SecretVersionMeta, Store } from '../store/types.js';
-import type { AuditService } from './audit.service.js';
-import type { Principal } from './principal.js';
-import { authorize } from './roles.js';
+import type { Keyring } from '../../crypto/keyring.js';
+import { notFound } from '../../errors.js';
+import { SEALED_OVERHEAD } from '../../store/records.js';
+import type { SecretMeta, SecretVersionMeta, Store } from '../../store/types.js';
+import type { AuditService } from '../audit/audit.service.js';
+import type { Principal } from '../identity/principal.js';
+import { authorize } from '../identity/roles.js';
 import { createSecretFetch, sealedVersion } from './secret-fetch.js';
 import { importSecrets, type ImportItem } from './secret-import.js';
 import { openSealed, sealSecret } from './secret-values.js';

@@ -6,7 +6,7 @@
  * attacker gets up to N times each limit (the documented trade-off: no shared store). Memory
  * is bounded: at most `maxKeys` keys per limiter, the oldest window evicted first.
  */
-import { AppError } from '../errors.js';
+import { AppError } from '../../errors.js';
 import { addressKey } from './client-address.js';
 
 export interface Decision {

@@ -1,6 +1,6 @@
 /** What a secret's stored fields mean right now, and the refusal a secret that is not active answers. */
-import { AppError } from '../errors.js';
-import type { SecretMeta } from '../store/types.js';
+import { AppError } from '../../errors.js';
+import type { SecretMeta } from '../../store/types.js';
 
 export type SecretState = 'active' | 'revoked' | 'expired';
 

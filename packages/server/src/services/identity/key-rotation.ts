@@ -17,11 +17,11 @@ import {
   hashCredential,
   verifyCredential,
   type NewCredentials,
-} from '../crypto/credentials.js';
-import { AppError } from '../errors.js';
-import type { Store, UserChanges } from '../store/types.js';
-import { operatorActor, type AuditActor, type AuditDetail } from './audit-actors.js';
-import type { AuditService } from './audit.service.js';
+} from '../../crypto/credentials.js';
+import { AppError } from '../../errors.js';
+import type { Store, UserChanges } from '../../store/types.js';
+import { operatorActor, type AuditActor, type AuditDetail } from '../audit/audit-actors.js';
+import type { AuditService } from '../audit/audit.service.js';
 import type { Principal } from './principal.js';
 import type { SignInGuard } from './rate-limit.js';
 import { authorize } from './roles.js';

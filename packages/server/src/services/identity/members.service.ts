@@ -3,13 +3,13 @@
  * removal, and private key rotation. Private keys are generated here and shown once.
  */
 import type { Role } from '@ductape/sdk';
-import { generatePrivateKey, hashCredential, type NewCredentials } from '../crypto/credentials.js';
-import type { Keyring } from '../crypto/keyring.js';
-import { AppError } from '../errors.js';
-import { newId } from '../ids.js';
-import type { Store, UserChanges, UserRow } from '../store/types.js';
-import { operatorActor, type AuditActor, type AuditDetail } from './audit-actors.js';
-import type { AuditService } from './audit.service.js';
+import { generatePrivateKey, hashCredential, type NewCredentials } from '../../crypto/credentials.js';
+import type { Keyring } from '../../crypto/keyring.js';
+import { AppError } from '../../errors.js';
+import { newId } from '../../ids.js';
+import type { Store, UserChanges, UserRow } from '../../store/types.js';
+import { operatorActor, type AuditActor, type AuditDetail } from '../audit/audit-actors.js';
+import type { AuditService } from '../audit/audit.service.js';
 import { rotateUserKey } from './key-rotation.js';
 import type { Principal } from './principal.js';
 import type { SignInGuard } from './rate-limit.js';

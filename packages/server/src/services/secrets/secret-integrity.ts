@@ -15,12 +15,12 @@
  * id, version), and every recorded version's value likewise; values are decrypted and
  * dropped, never shown. Reported by workspace, key and what failed.
  */
-import { OpenError } from '../crypto/aead.js';
-import { KeyMismatchError, type Keyring } from '../crypto/keyring.js';
-import { RowMacError } from '../crypto/row-mac.js';
-import type { IntegrityStore, RowCursor } from '../store/integrity.js';
-import type { KeyStore } from '../store/keys.js';
-import type { SecretRow } from '../store/types.js';
+import { OpenError } from '../../crypto/aead.js';
+import { KeyMismatchError, type Keyring } from '../../crypto/keyring.js';
+import { RowMacError } from '../../crypto/row-mac.js';
+import type { IntegrityStore, RowCursor } from '../../store/integrity.js';
+import type { KeyStore } from '../../store/keys.js';
+import type { SecretRow } from '../../store/types.js';
 
 /** Rows checked per query. */
 const PAGE = 500;

@@ -11,9 +11,9 @@
  * reads them again within about KEY_REFRESH_MS of a retirement.
  */
 import type { KeyObject } from 'node:crypto';
-import type { MasterKey } from '../crypto/key-provider.js';
-import type { MasterKeys } from '../crypto/master-keys.js';
-import type { KeyStore } from '../store/keys.js';
+import type { MasterKey } from '../../crypto/key-provider.js';
+import type { MasterKeys } from '../../crypto/master-keys.js';
+import type { KeyStore } from '../../store/keys.js';
 import { ServerKeySet, type HeldServerKey } from './server-keys.js';
 
 export const SIGNING_KEY_NAME = 'access-token-signing';

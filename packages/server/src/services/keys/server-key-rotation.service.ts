@@ -9,7 +9,7 @@
  *   lifetime, so tokens issued just before still work until they expire; or now).
  * - Audit key: the new version MACs every entry from now on; older entries keep theirs. Once
  *   every chain has moved onto the new version (the caller appends the rotation to each chain,
- *   see cli/commands/keys-server.ts), `retireAuditKeys` retires the older ones, after which a
+ *   see operator/commands/keys-server.ts), `retireAuditKeys` retires the older ones, after which a
  *   chain sealed with them is reported as rewritten (audit-verify.ts).
  *
  * Each version is added by an insert that fails on a concurrent one (the loser tries the next
@@ -18,12 +18,12 @@
  * new versions, so that during a master key rotation a key is never stored under the new
  * master key without its retirement.
  */
-import { wrapServerKey } from '../crypto/envelope.js';
-import type { MasterKey } from '../crypto/key-provider.js';
-import type { MasterKeys } from '../crypto/master-keys.js';
-import { AUDIT_KEY_NAME } from '../crypto/audit-mac.js';
-import type { KeyStore } from '../store/keys.js';
-import type { ServerKeyRow } from '../store/types.js';
+import { wrapServerKey } from '../../crypto/envelope.js';
+import type { MasterKey } from '../../crypto/key-provider.js';
+import type { MasterKeys } from '../../crypto/master-keys.js';
+import { AUDIT_KEY_NAME } from '../../crypto/audit-mac.js';
+import type { KeyStore } from '../../store/keys.js';
+import type { ServerKeyRow } from '../../store/types.js';
 import { newServerKeyRow, openServerKey } from './server-keys.js';
 import { SIGNING_KEY_NAME } from './signing-keys.js';
 

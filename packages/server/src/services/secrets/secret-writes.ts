@@ -5,20 +5,20 @@
  * transaction (see the Store's invariants).
  */
 import type { CreateSecretInput, UpdateSecretInput } from '@ductape/sdk';
-import type { Keyring } from '../crypto/keyring.js';
-import { AppError, notFound } from '../errors.js';
-import { newId } from '../ids.js';
-import { applyChanges } from '../store/records.js';
+import type { Keyring } from '../../crypto/keyring.js';
+import { AppError, notFound } from '../../errors.js';
+import { newId } from '../../ids.js';
+import { applyChanges } from '../../store/records.js';
 import {
   DuplicateKeyError,
   type SecretChanges,
   type SecretMeta,
   type SecretRow,
   type Store,
-} from '../store/types.js';
-import type { AuditService } from './audit.service.js';
-import { actorId, type Principal } from './principal.js';
-import { authorize } from './roles.js';
+} from '../../store/types.js';
+import type { AuditService } from '../audit/audit.service.js';
+import { actorId, type Principal } from '../identity/principal.js';
+import { authorize } from '../identity/roles.js';
 import { createSecretCountCap, secretExists } from './secret-count-cap.js';
 import { macOf, openSealed, sealSecret, verifySecret } from './secret-values.js';
 import { createStorageQuota } from './storage-quota.js';

@@ -16,12 +16,12 @@
  *   shared by every caller waiting, however many unknown versions are presented.
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
-import { toKeyObject, unwrapServerKey, wrapServerKey } from '../crypto/envelope.js';
-import { KeyMismatchError } from '../crypto/keyring.js';
-import type { MasterKey } from '../crypto/key-provider.js';
-import { asMasterKeys, missingMasterKeyMessage, type MasterKeys } from '../crypto/master-keys.js';
-import type { KeyStore } from '../store/keys.js';
-import type { ServerKeyRow, Store } from '../store/types.js';
+import { toKeyObject, unwrapServerKey, wrapServerKey } from '../../crypto/envelope.js';
+import { KeyMismatchError } from '../../crypto/keyring.js';
+import type { MasterKey } from '../../crypto/key-provider.js';
+import { asMasterKeys, missingMasterKeyMessage, type MasterKeys } from '../../crypto/master-keys.js';
+import type { KeyStore } from '../../store/keys.js';
+import type { ServerKeyRow, Store } from '../../store/types.js';
 
 /** How old the server keys a process holds may grow before it reads them again. */
 export const KEY_REFRESH_MS = 5000;

@@ -5,9 +5,9 @@
  * their number. Acceptable: this is a safety cap against runaway growth, not a quota anyone
  * is billed on.
  */
-import { AppError } from '../errors.js';
-import type { Store } from '../store/types.js';
-import type { Principal } from './principal.js';
+import { AppError } from '../../errors.js';
+import type { Store } from '../../store/types.js';
+import type { Principal } from '../identity/principal.js';
 
 /** How far below the cap a recent count is trusted instead of counting again. */
 const COUNT_MARGIN = 1000;
