@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { isMasterKey, masterKeyList, oneOf, optionalText, refuse, wholeNumber } from './config-values.js';
 import type { SignInLimits } from './services/identity/rate-limit.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -53,6 +54,15 @@ export interface Config {
    * anyway and the failure is logged (`DUCTAPE_AUDIT_READS`).
    */
   readonly auditReads: 'required' | 'best-effort';
+  /** The Prometheus metrics listener; undefined (off, the default) without DUCTAPE_METRICS_PORT. */
+  readonly metrics: MetricsConfig | undefined;
+}
+
+export interface MetricsConfig {
+  /** `DUCTAPE_METRICS_PORT`: its own port, never the API's (0: any free port). */
+  readonly port: number;
+  /** `DUCTAPE_METRICS_HOST` (default 127.0.0.1): keep it off the public network. */
+  readonly host: string;
 }
 
 export interface HttpLimits {
@@ -88,62 +98,6 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
-
-/** A variable that may be unset: blank counts as unset, anything else is trimmed. */
-const optionalText = z
-  .string()
-  .optional()
-  .transform((raw) => raw?.trim() || undefined);
-
-/** Fails the parse with `message` for the variable being parsed. */
-function refuse(ctx: z.RefinementCtx, message: string): never {
-  ctx.addIssue({ code: 'custom', message });
-  return z.NEVER;
-}
-
-/** A whole number from min to max; unset or blank gives the fallback. */
-function wholeNumber(fallback: number, min: number, max: number) {
-  return z
-    .string()
-    .optional()
-    .transform((raw, ctx) => {
-      if (raw === undefined || raw.trim() === '') return fallback;
-      if (!/^\d+$/.test(raw.trim())) {
-        return refuse(ctx, `must be a whole number from ${min} to ${max}, got '${raw}'`);
-      }
-      const value = Number(raw.trim());
-      if (value < min || value > max) return refuse(ctx, `must be from ${min} to ${max}, got ${value}`);
-      return value;
-    });
-}
-
-/** One of a few words; unset or blank gives the fallback. `rule` says what is allowed. */
-function oneOf<const T extends string>(words: readonly T[], fallback: T, rule: string) {
-  return optionalText.transform((word, ctx): T => {
-    const chosen = word ?? fallback;
-    return (words as readonly string[]).includes(chosen)
-      ? (chosen as T)
-      : refuse(ctx, `${rule}, got '${chosen}'`);
-  });
-}
-
-/** The base64 encoding of exactly 32 bytes: the one check every master key goes through. */
-const isMasterKey = (key: string): boolean =>
-  /^[A-Za-z0-9+/]+={0,2}$/.test(key) && Buffer.from(key, 'base64').length === 32;
-
-/** Comma-separated base64 master keys; a bad one is named by its position, never quoted. */
-const masterKeyList = optionalText.transform((raw, ctx): readonly string[] => {
-  if (raw === undefined) return Object.freeze([]);
-  const keys = raw.split(',').map((k) => k.trim());
-  const bad = keys.findIndex((key) => !isMasterKey(key));
-  if (bad !== -1) {
-    return refuse(
-      ctx,
-      `entry ${bad + 1} of ${keys.length} must be the base64 encoding of exactly 32 bytes (comma-separated keys)`,
-    );
-  }
-  return Object.freeze(keys);
-});
 
 /** Every variable the server reads, with its default and bounds. */
 const serverVariables = z.object({
@@ -203,6 +157,31 @@ const postgresVariables = z.object({
   DUCTAPE_PG_POOL_SIZE: wholeNumber(10, 1, 1000),
 });
 
+/** Read only when DUCTAPE_METRICS_PORT is set: metrics are off otherwise. */
+const metricsVariables = z.object({
+  DUCTAPE_METRICS_PORT: wholeNumber(0, 0, 65535),
+  DUCTAPE_METRICS_HOST: optionalText.transform((host, ctx) => {
+    const chosen = host ?? '127.0.0.1';
+    return /^[A-Za-z0-9.:-]{1,253}$/.test(chosen)
+      ? chosen
+      : refuse(ctx, `must be an IP address or a host name, got '${chosen}'`);
+  }),
+});
+
+/** Metrics: off unless DUCTAPE_METRICS_PORT is set; never on the API's port. */
+function metricsConfig(env: Env, apiPort: number): MetricsConfig | undefined {
+  if (!env.DUCTAPE_METRICS_PORT?.trim()) return undefined;
+  const m = parse(metricsVariables, env);
+  const port = m.DUCTAPE_METRICS_PORT;
+  if (port !== 0 && port === apiPort) {
+    throw new ConfigError(
+      'DUCTAPE_METRICS_PORT',
+      `must differ from PORT (${port}): metrics get a port of their own`,
+    );
+  }
+  return Object.freeze({ port, host: m.DUCTAPE_METRICS_HOST });
+}
+
 /** Parses with a schema; the first problem becomes a ConfigError naming its variable. */
 function parse<T extends z.ZodType>(schema: T, env: Env): z.output<T> {
   const result = schema.safeParse(env);
@@ -255,6 +234,7 @@ export function loadConfig(env: Env = process.env): Config {
     logFormat: v.LOG_FORMAT,
     accessTokenTtlSeconds: v.DUCTAPE_ACCESS_TOKEN_TTL,
     versionsToKeep: v.DUCTAPE_KEEP_VERSIONS,
+    metrics: metricsConfig(env, v.PORT),
     postgres,
     signInLimits: Object.freeze({
       failuresPerAddress: v.DUCTAPE_SIGNIN_FAILURES_PER_IP,

@@ -18,6 +18,11 @@ import { Keyring } from './crypto/keyring.js';
 import { loadMasterKeys } from './crypto/master-key-files.js';
 import { buildApp } from './http/app.js';
 import { createLogger, logDestination } from './logging.js';
+import { registerExpiryMetrics } from './metrics/expiry-metrics.js';
+import { expiryFromListings } from './metrics/expiry-source.js';
+import { startMetricsListener, type MetricsListener } from './metrics/metrics-server.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { countRefusals } from './metrics/rate-limit-metrics.js';
 import { loadAuditService, type AuditService } from './services/audit/audit.service.js';
 import { createMembersService, type MembersService } from './services/identity/members.service.js';
 import { PrincipalCache } from './services/identity/principal-cache.js';
@@ -54,6 +59,8 @@ export interface RuntimeOptions {
    * the cache keeps a LISTEN connection open).
    */
   cachePrincipals?: boolean;
+  /** Where the store, the caches and the services report what they do (metrics on). */
+  metrics?: Metrics;
 }
 
 export async function openRuntime(
@@ -71,7 +78,10 @@ export async function openRuntime(
         '(set DUCTAPE_MASTER_KEY instead): whoever has both can read every secret, and without it nothing can be read.',
     );
   }
-  const store = await openStore(config, log);
+  const opened = await openStore(config, log);
+  const metrics = options.metrics;
+  // Store query latency and errors, measured at the store's boundary (metrics/store-metrics.ts).
+  const store = metrics ? metrics.store.measure(opened, ['keys', 'integrity']) : opened;
   if (store.migration.from !== store.migration.to) {
     log?.info(store.migration, `migrated the ${store.backend} schema to version ${store.migration.to}`);
   }
@@ -95,10 +105,11 @@ export async function openRuntime(
     const audit = await loadAuditService(store, loaded.keys, {
       warn: (fields, message) => log?.warn(fields, message),
       reads: config.auditReads,
+      metrics,
     });
-    const principals = options.cachePrincipals ? new PrincipalCache(store) : undefined;
+    const principals = options.cachePrincipals ? new PrincipalCache(store, { metrics }) : undefined;
     // One guard for sign-in and for proving your key when rotating it: both are key guesses.
-    const signInGuard = createSignInGuard(config.signInLimits);
+    const signInGuard = countRefusals(createSignInGuard(config.signInLimits), 'sign_in', metrics);
     return {
       config,
       store,
@@ -111,7 +122,12 @@ export async function openRuntime(
         signingKeys,
         accessTokenTtlSeconds: config.accessTokenTtlSeconds,
         signInGuard,
-        serviceTokenGuard: createServiceTokenGuard(config.signInLimits),
+        serviceTokenGuard: countRefusals(
+          createServiceTokenGuard(config.signInLimits),
+          'service_token',
+          metrics,
+        ),
+        metrics,
       }),
       members: createMembersService({ store, keyring, audit, signInGuard }),
       secrets: createSecretsService({
@@ -140,6 +156,8 @@ export interface RunningServer {
   runtime: Runtime;
   /** e.g. http://127.0.0.1:8080 */
   url: string;
+  /** The metrics listener's address (e.g. http://127.0.0.1:9464), when DUCTAPE_METRICS_PORT is set. */
+  metricsUrl: string | undefined;
   /** Stops accepting, lets requests in flight finish, closes the store. */
   close(): Promise<void>;
 }
@@ -149,7 +167,8 @@ export async function startServer(
   config: Config,
   logger: Logger = createLogger(config),
 ): Promise<RunningServer> {
-  const runtime = await openRuntime(config, logger, { cachePrincipals: true });
+  const metrics = config.metrics ? createMetrics() : undefined;
+  const runtime = await openRuntime(config, logger, { cachePrincipals: true, metrics });
   const app = buildApp({
     signIn: runtime.signIn,
     members: runtime.members,
@@ -160,10 +179,23 @@ export async function startServer(
     ready: () => runtime.store.ping(),
     logger,
     http: config.http,
+    metrics: metrics?.http,
   });
+  let metricsListener: MetricsListener | undefined;
   try {
     await app.listen({ port: config.port, host: config.host });
+    if (metrics && config.metrics) {
+      registerExpiryMetrics(metrics.registry, expiryFromListings(runtime.store), {
+        onError: (error) =>
+          logger.warn({ error: (error as Error).message }, 'could not count expiring secrets for metrics'),
+      });
+      metricsListener = await startMetricsListener(metrics.registry, {
+        ...config.metrics,
+        onError: (error) => logger.warn({ error: (error as Error).message }, 'could not collect metrics'),
+      });
+    }
   } catch (error) {
+    await app.close();
     await runtime.close();
     throw error;
   }
@@ -175,8 +207,10 @@ export async function startServer(
     app,
     runtime,
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    metricsUrl: metricsListener?.url,
     close() {
       closing ??= (async () => {
+        await metricsListener?.close();
         await app.close();
         await runtime.close();
       })();
@@ -206,6 +240,7 @@ export async function runServerProcess(): Promise<void> {
     process.exit(1);
   }
   logger.info({ url: server.url, dataDir: config.dataDir }, `ductape listening on ${server.url}`);
+  if (server.metricsUrl) logger.info({ url: `${server.metricsUrl}/metrics` }, 'metrics listening');
   if (server.runtime.store.migration.from === 0) {
     // A brand-new store: say, once, what a newcomer does next.
     logger.info(

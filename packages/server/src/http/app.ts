@@ -11,6 +11,7 @@ import type { SignInService } from '../services/identity/sign-in.service.js';
 import type { SecretsService } from '../services/secrets/secrets.service.js';
 import type { TokensService } from '../services/identity/tokens.service.js';
 import type { UsageService } from '../services/secrets/usage.service.js';
+import type { HttpMetrics } from '../metrics/http-metrics.js';
 import { AppError } from '../errors.js';
 import { limitConnectionsPerAddress } from './connection-limits.js';
 import { registerConsole } from './console.js';
@@ -47,6 +48,8 @@ export interface AppDeps {
   logger: FastifyBaseLogger;
   /** Timeouts and the connection cap (see config.ts). */
   http: HttpLimits;
+  /** Requests by route, method and status, when metrics are on (metrics/http-metrics.ts). */
+  metrics?: HttpMetrics;
 }
 
 /** An idle keep-alive connection is closed after this long. */
@@ -100,6 +103,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // Node answers an `Expect` other than 100-continue with an empty 417. RFC 9110 allows
   // ignoring it instead: the request then gets its usual answer, in the usual shape.
   app.server.on('checkExpectation', (request, response) => app.server.emit('request', request, response));
+  const metrics = deps.metrics;
+  if (metrics) {
+    // Every answered request, errors and unmatched routes included; not added when metrics are off.
+    app.addHook('onResponse', (request, reply, done) => {
+      metrics.request(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime);
+      done();
+    });
+  }
   registerJsonParser(app);
   // Before any route: each gets the serializers of its described answers, or fails to register.
   describeRoutes(app);

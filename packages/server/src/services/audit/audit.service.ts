@@ -16,6 +16,7 @@ import type {
   AuditStore,
 } from '../../store/audit-store.js';
 import type { Principal } from '../identity/principal.js';
+import type { AuditMetrics } from '../../metrics/events.js';
 import { actorColumns, originColumns, outcomeOf, type AuditActor, type AuditFields } from './audit-actors.js';
 import { authorize } from '../identity/roles.js';
 import { ServerKeySet, type ServerKeySource } from '../keys/server-keys.js';
@@ -44,6 +45,8 @@ export interface AuditDeps {
   reads?: 'required' | 'best-effort';
   /** Told when a refusal could not be recorded (the refusal itself still reaches the caller). */
   warn?: (fields: Record<string, unknown>, message: string) => void;
+  /** Told of each group commit: its size, how long it took, whether it was written. */
+  metrics?: AuditMetrics;
 }
 
 export type AuditService = ReturnType<typeof createAuditService>;
@@ -52,7 +55,7 @@ export type AuditService = ReturnType<typeof createAuditService>;
 export async function loadAuditService(
   store: AuditDeps['store'] & { keys: ServerKeySource },
   masters: MasterKey | MasterKeys,
-  options: Pick<AuditDeps, 'warn' | 'reads'> = {},
+  options: Pick<AuditDeps, 'warn' | 'reads' | 'metrics'> = {},
 ): Promise<AuditService> {
   const keys = await ServerKeySet.open(store.keys, masters, AUDIT_KEY_NAME);
   return createAuditService({ store, sealer: new AuditKeyring(keys), keys, ...options });
@@ -63,7 +66,7 @@ interface Queued {
   waiters: { resolve: () => void; reject: (error: unknown) => void }[];
 }
 
-export function createAuditService({ store, sealer, keys, warn, reads = 'required' }: AuditDeps) {
+export function createAuditService({ store, sealer, keys, warn, reads = 'required', metrics }: AuditDeps) {
   /**
    * Entries written on their own (reads, sign-ins, refusals) are gathered per workspace and
    * appended in one transaction, with at most one such append in flight per workspace: while
@@ -84,11 +87,20 @@ export function createAuditService({ store, sealer, keys, warn, reads = 'require
     chain.pending = { events: [], waiters: [] };
     chain.busy = true;
     keys?.fresh();
+    const started = performance.now();
+    const measured = (ok: boolean): void =>
+      metrics?.auditBatch(batch.events.length, (performance.now() - started) / 1000, ok);
     store
       .appendAudit({ workspaceId, events: batch.events, sealer })
       .then(
-        () => batch.waiters.forEach((w) => w.resolve()),
-        (error: unknown) => batch.waiters.forEach((w) => w.reject(error)),
+        () => {
+          measured(true);
+          batch.waiters.forEach((w) => w.resolve());
+        },
+        (error: unknown) => {
+          measured(false);
+          batch.waiters.forEach((w) => w.reject(error));
+        },
       )
       .finally(() => {
         chain.busy = false;

@@ -23,6 +23,7 @@ import type {
   ServiceTokenRow,
   UserRow,
 } from '../../store/identity-store.js';
+import type { PrincipalCacheMetrics } from '../../metrics/events.js';
 
 export interface PrincipalCacheOptions {
   /** How long an entry may be used, in milliseconds (default 5000). */
@@ -31,6 +32,8 @@ export interface PrincipalCacheOptions {
   maxEntries?: number;
   /** Milliseconds, for the entries' age. */
   now?: () => number;
+  /** Counts hits, misses and bypasses (when metrics are on). */
+  metrics?: PrincipalCacheMetrics;
 }
 
 export const DEFAULT_PRINCIPAL_MAX_AGE_MS = 5000;
@@ -54,6 +57,7 @@ export class PrincipalCache implements PrincipalSource {
   private readonly maxAgeMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
+  private readonly metrics: PrincipalCacheMetrics | undefined;
 
   constructor(
     private readonly store: PrincipalStore,
@@ -62,6 +66,7 @@ export class PrincipalCache implements PrincipalSource {
     this.maxAgeMs = options.maxAgeMs ?? DEFAULT_PRINCIPAL_MAX_AGE_MS;
     this.maxEntries = Math.max(1, options.maxEntries ?? DEFAULT_PRINCIPAL_MAX_ENTRIES);
     this.now = options.now ?? Date.now;
+    this.metrics = options.metrics;
     this.feed = store.watchPrincipals({
       changed: (kind, id) => this.forget(kind, id),
       reset: () => this.clear(),
@@ -69,11 +74,11 @@ export class PrincipalCache implements PrincipalSource {
   }
 
   getUser(id: string): Promise<UserRow | undefined> {
-    return this.read(this.users, id, () => this.store.getUser(id));
+    return this.read('user', this.users, id, () => this.store.getUser(id));
   }
 
   getServiceToken(id: string): Promise<ServiceTokenRow | undefined> {
-    return this.read(this.tokens, id, () => this.store.getServiceToken(id));
+    return this.read('token', this.tokens, id, () => this.store.getServiceToken(id));
   }
 
   /** Entries held now (users + tokens), for tests. */
@@ -88,20 +93,26 @@ export class PrincipalCache implements PrincipalSource {
   }
 
   private async read<T>(
+    kind: PrincipalKind,
     entries: Map<string, Entry<T>>,
     id: string,
     load: () => Promise<T | undefined>,
   ): Promise<T | undefined> {
-    if (!this.feed.fresh()) return load();
+    if (!this.feed.fresh()) {
+      this.metrics?.principalLookup(kind, 'bypass');
+      return load();
+    }
     const now = this.now();
     const entry = entries.get(id);
     if (entry !== undefined) {
       entries.delete(id);
       if (now - entry.readAt < this.maxAgeMs && now >= entry.readAt) {
         entries.set(id, entry); // most recently used last
+        this.metrics?.principalLookup(kind, 'hit');
         return entry.row;
       }
     }
+    this.metrics?.principalLookup(kind, 'miss');
     const generation = this.generation;
     const row = await load();
     if (row !== undefined && generation === this.generation) {

@@ -10,6 +10,7 @@ import { AppError } from '../../errors.js';
 import type { IdentityStore } from '../../store/identity-store.js';
 import { SYSTEM_CHAIN } from '../audit/audit-actors.js';
 import type { AuditService } from '../audit/audit.service.js';
+import type { SignInMetrics } from '../../metrics/events.js';
 import type { Principal, RequestOrigin, TokenPrincipal, UserPrincipal } from './principal.js';
 import type { PrincipalSource } from './principal-cache.js';
 import type { ServiceTokenGuard, SignInGuard } from './rate-limit.js';
@@ -31,6 +32,8 @@ export interface SignInDeps {
   signInGuard: SignInGuard;
   /** Presented service tokens that are not one, per address. */
   serviceTokenGuard: ServiceTokenGuard;
+  /** Counts sign-ins and service-token authentications, failed ones apart (when metrics are on). */
+  metrics?: SignInMetrics;
 }
 
 export type SignInService = ReturnType<typeof createSignInService>;
@@ -39,8 +42,16 @@ const invalidCredentials = (): AppError =>
   new AppError('INVALID_CREDENTIALS', 'Invalid workspace_id, user_id or private_key');
 
 export function createSignInService(deps: SignInDeps) {
-  const { store, principals, audit, signingKeys, accessTokenTtlSeconds, signInGuard, serviceTokenGuard } =
-    deps;
+  const {
+    store,
+    principals,
+    audit,
+    signingKeys,
+    accessTokenTtlSeconds,
+    signInGuard,
+    serviceTokenGuard,
+    metrics,
+  } = deps;
 
   async function userPrincipal(bearer: string, origin?: RequestOrigin): Promise<UserPrincipal> {
     // The version a token names only picks the key; the token is then checked with it.
@@ -82,10 +93,13 @@ export function createSignInService(deps: SignInDeps) {
     const matches = verifyCredential(bearer, row?.tokenHash);
     if (!row || !matches) {
       serviceTokenGuard.recordFailure(clientAddress);
+      metrics?.serviceToken('failure');
       throw new AppError('TOKEN_INVALID', 'Service token is not valid');
     }
+    const expired = row.expiresAt * 1000 <= Date.now();
+    metrics?.serviceToken(row.revokedAt !== null || expired ? 'failure' : 'success');
     if (row.revokedAt !== null) throw new AppError('TOKEN_INVALID', 'Service token has been revoked');
-    if (row.expiresAt * 1000 <= Date.now()) throw new AppError('TOKEN_EXPIRED', 'Service token has expired');
+    if (expired) throw new AppError('TOKEN_EXPIRED', 'Service token has expired');
     return {
       kind: 'token',
       workspaceId: row.workspaceId,
@@ -112,6 +126,7 @@ export function createSignInService(deps: SignInDeps) {
       const keyMatches = verifyCredential(request.private_key, user?.keyHash);
       if (!user || !keyMatches || user.workspaceId !== request.workspace_id || user.removedAt !== null) {
         signInGuard.recordFailure(clientAddress, request.user_id);
+        metrics?.signIn('failure');
         const refusal = invalidCredentials();
         // In the workspace's own chain when it exists; sign-ins to nowhere go to the system's.
         const chain = (await store.getWorkspace(request.workspace_id)) ? request.workspace_id : SYSTEM_CHAIN;
@@ -131,6 +146,7 @@ export function createSignInService(deps: SignInDeps) {
       const signing = await signingKeys.forSigning();
       const iat = Math.floor(Date.now() / 1000);
       const exp = iat + accessTokenTtlSeconds;
+      metrics?.signIn('success');
       return {
         access_token: signAccessToken(signing.key, {
           w: user.workspaceId,
