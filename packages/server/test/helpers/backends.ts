@@ -17,7 +17,9 @@ export const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 export type BackendName = 'sqlite' | 'postgres';
 
 async function probe(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
+  // A server that is down refuses at once; the long wait only matters on a busy machine,
+  // where a 3 s limit made a running PostgreSQL look absent (and CI fail for it).
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 20_000 });
   try {
     await client.connect();
     await client.query('SELECT 1');
