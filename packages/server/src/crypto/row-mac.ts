@@ -20,29 +20,32 @@
  * Checking one costs one HMAC over about 200 bytes.
  */
 import { createHmac, createSecretKey, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto';
-import type { SecretMeta } from '../store/types.js';
 
 const FORMAT = 0x01;
 const HEADER_BYTES = 5;
 /** The length of every row MAC. */
 export const ROW_MAC_BYTES = HEADER_BYTES + 32;
 
-/** The columns a row MAC covers. */
-export type RowFields = Pick<
-  SecretMeta,
-  | 'workspaceId'
-  | 'id'
-  | 'key'
-  | 'description'
-  | 'tokenType'
-  | 'scope'
-  | 'envs'
-  | 'expiresAt'
-  | 'revokedAt'
-  | 'version'
-  | 'createdAt'
-  | 'updatedAt'
->;
+/**
+ * The columns a row MAC covers, spelled out here (crypto imports nothing of the store; a
+ * secret row has exactly these fields, see store/secret-store.ts).
+ */
+export interface RowFields {
+  workspaceId: string;
+  id: string;
+  key: string;
+  description: string | null;
+  tokenType: string | null;
+  scope: readonly string[];
+  envs: readonly string[];
+  /** unix seconds */
+  expiresAt: number | null;
+  /** unix milliseconds */
+  revokedAt: number | null;
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+}
 
 /** A row's MAC is missing, malformed, or does not match the row. One opaque error, like OpenError. */
 export class RowMacError extends Error {
