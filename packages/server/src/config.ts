@@ -6,10 +6,30 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { isMasterKey, masterKeyList, oneOf, optionalText, refuse, wholeNumber } from './config-values.js';
-import type { SignInLimits } from './services/identity/rate-limit.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** The sign-in limits (their variables and defaults are below). */
+export interface SignInLimits {
+  /** Failed sign-ins per client address per `failureWindowSeconds`. */
+  failuresPerAddress: number;
+  /**
+   * Failed sign-ins per user id (as sent, existing or not) from one client address, per
+   * `failureWindowSeconds`. Counted per (address, user) and never per user alone: failures
+   * from one address must not lock out the same user signing in from another.
+   */
+  failuresPerUserPerAddress: number;
+  failureWindowSeconds: number;
+  /** Token exchanges (failed or not) per client address per `exchangeWindowSeconds`. */
+  exchangesPerAddress: number;
+  exchangeWindowSeconds: number;
+  /**
+   * Requests per client address per `failureWindowSeconds` whose `dst_` service token is not
+   * one (unknown id, wrong secret part, malformed): each cost a lookup.
+   */
+  serviceTokenFailuresPerAddress: number;
+}
 
 export interface Config {
   readonly port: number;

@@ -6,6 +6,7 @@
  * attacker gets up to N times each limit (the documented trade-off: no shared store). Memory
  * is bounded: at most `maxKeys` keys per limiter, the oldest window evicted first.
  */
+import type { SignInLimits } from '../../config.js';
 import { AppError } from '../../errors.js';
 import { addressKey } from './client-address.js';
 
@@ -96,26 +97,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   };
 }
 
-/** The sign-in limits (see config.ts for the variables and defaults). */
-export interface SignInLimits {
-  /** Failed sign-ins per client address per `failureWindowSeconds`. */
-  failuresPerAddress: number;
-  /**
-   * Failed sign-ins per user id (as sent, existing or not) from one client address, per
-   * `failureWindowSeconds`. Counted per (address, user) and never per user alone: failures
-   * from one address must not lock out the same user signing in from another.
-   */
-  failuresPerUserPerAddress: number;
-  failureWindowSeconds: number;
-  /** Token exchanges (failed or not) per client address per `exchangeWindowSeconds`. */
-  exchangesPerAddress: number;
-  exchangeWindowSeconds: number;
-  /**
-   * Requests per client address per `failureWindowSeconds` whose `dst_` service token is not
-   * one (unknown id, wrong secret part, malformed): each cost a lookup.
-   */
-  serviceTokenFailuresPerAddress: number;
-}
+export type { SignInLimits };
 
 export const DEFAULT_SIGN_IN_LIMITS: SignInLimits = Object.freeze({
   failuresPerAddress: 20,
