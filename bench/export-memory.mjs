@@ -24,7 +24,7 @@ import { call, signIn } from './api.mjs';
 import { killAll, ROOT, START_FLAGS, startProcess } from './processes.mjs';
 
 const SERVER = 'packages/server/dist/main.js';
-const CLI = 'packages/server/dist/cli/index.js';
+const OPERATOR = 'packages/server/bin/ductape-server.js';
 const log = (message) => process.stderr.write(`[export-memory] ${message}\n`);
 
 function options() {
@@ -140,7 +140,7 @@ async function dropSchema(env) {
 function createWorkspace(env) {
   const result = spawnSync(
     process.execPath,
-    [CLI, 'workspace', 'create', '--name', 'export-memory', '--json'],
+    [OPERATOR, 'workspace', 'create', '--name', 'export-memory', '--json'],
     {
       cwd: ROOT,
       env,
