@@ -8,3 +8,4 @@ export * from './types/errors.js';
 export * from './types/members.js';
 export * from './types/secrets.js';
 export * from './types/usage.js';
+export * from './types/webhooks.js';

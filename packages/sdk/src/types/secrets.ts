@@ -98,3 +98,12 @@ export interface UpdateOptions {
 export interface ListSecretsResponse {
   secrets: Secret[];
 }
+
+/** Options of `secrets.list`. */
+export interface ListSecretsOptions {
+  /**
+   * Seconds: only the secrets that are not expired yet and expire within this many seconds
+   * from now (`7 * 86400` for a week), soonest first. Query parameter `expiring_within`.
+   */
+  expiring_within?: number;
+}
