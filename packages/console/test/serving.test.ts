@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { CONSOLE_CSP, consoleDistDir, registerConsole } from '../../server/src/http/console.js';
+import { CONSOLE_CSP, consoleDistDir, consoleFiles } from '../../server/src/http/console.js';
 import { startTestServer, type TestServer } from '../../server/test/helpers/harness.js';
 
 interface Answer {
@@ -166,7 +166,11 @@ describe('a console build that is odd or missing', () => {
   const dirs: string[] = [];
   const serve = async (dir: string | null): Promise<string> => {
     const app = Fastify();
-    registerConsole(app, dir);
+    // As app.ts does: the console answers from the not-found handler.
+    const page = consoleFiles(dir);
+    app.setNotFoundHandler((request, reply) => {
+      if (!page(request, reply)) void reply.code(404).send({ code: 'ROUTE_NOT_FOUND', message: 'none' });
+    });
     apps.push(app);
     return app.listen({ port: 0, host: '127.0.0.1' });
   };

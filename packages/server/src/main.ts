@@ -232,6 +232,11 @@ export async function runServerProcess(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config, await logDestination(config));
+  // A crash is logged, and the buffered lines before it are written (pino flushes on exit).
+  process.once('uncaughtException', (error) => {
+    logger.fatal({ err: error }, `crashed: ${error.message}`);
+    process.exit(1);
+  });
   let server;
   try {
     server = await startServer(config, logger);

@@ -12,7 +12,7 @@
  *   responses keep their headers unchanged.
  * - Without a build, / answers a 404 that says how to make one.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
@@ -124,16 +124,18 @@ function send(request: FastifyRequest, reply: FastifyReply, file: ConsoleFile): 
 }
 
 /**
- * Registers the console on `app` (after its security-headers hook, whose headers the
- * console's responses then override). `dir` defaults to the installed package's build.
+ * The console's answer to a GET or HEAD of a path no route has (a page or an asset), or
+ * undefined for any other request. Called by the app's not-found handler, so no hook runs
+ * for the console on API requests; its headers override the app's (set in onRequest).
+ * `dir` defaults to the installed package's build.
  */
-export function registerConsole(app: FastifyInstance, dir: string | null = consoleDistDir()): void {
-  const served = new WeakMap<FastifyRequest, ConsoleFile>();
-
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.is404 || (request.method !== 'GET' && request.method !== 'HEAD')) return;
+export function consoleFiles(
+  dir: string | null = consoleDistDir(),
+): (request: FastifyRequest, reply: FastifyReply) => FastifyReply | undefined {
+  return (request, reply) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
     const path = request.url.split('?')[0] as string;
-    if (!path.startsWith('/') || isApiPath(path)) return;
+    if (!path.startsWith('/') || isApiPath(path)) return undefined;
     const build = buildOf(dir);
     if ('missing' in build) {
       return reply.code(404).send({ code: 'ROUTE_NOT_FOUND', message: build.missing });
@@ -142,19 +144,11 @@ export function registerConsole(app: FastifyInstance, dir: string | null = conso
     if (!file) {
       return reply.code(404).send({ code: 'ROUTE_NOT_FOUND', message: `No console file ${path}` });
     }
-    served.set(request, file);
+    void reply.headers({
+      'content-security-policy': CONSOLE_CSP,
+      'cross-origin-opener-policy': 'same-origin',
+      'cache-control': file.immutable ? 'public, max-age=31536000, immutable' : 'no-store',
+    });
     return send(request, reply, file);
-  });
-
-  app.addHook('onSend', async (request, reply, payload) => {
-    const file = served.get(request);
-    if (file) {
-      void reply.headers({
-        'content-security-policy': CONSOLE_CSP,
-        'cross-origin-opener-policy': 'same-origin',
-        'cache-control': file.immutable ? 'public, max-age=31536000, immutable' : 'no-store',
-      });
-    }
-    return payload;
-  });
+  };
 }

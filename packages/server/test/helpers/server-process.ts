@@ -26,8 +26,12 @@ export interface ServerProcess {
 const running = new Set<ChildProcess>();
 
 /** Spawns a server without waiting for it (for starts that are meant to fail). */
-export function spawnServer(env: Record<string, string>, port: number): ServerProcess {
-  const child = spawn(process.execPath, [MAIN_ENTRY], {
+export function spawnServer(
+  env: Record<string, string>,
+  port: number,
+  nodeArgs: readonly string[] = [],
+): ServerProcess {
+  const child = spawn(process.execPath, [...nodeArgs, MAIN_ENTRY], {
     // Every start names its data dir or its master key, so the working directory is never written to.
     cwd: tmpdir(),
     env: {
@@ -63,8 +67,11 @@ export function spawnServer(env: Record<string, string>, port: number): ServerPr
 }
 
 /** Spawns a server on a free port and resolves once it answers /healthz. */
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const server = spawnServer(env, await freePort());
+export async function startServerProcess(
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): Promise<ServerProcess> {
+  const server = spawnServer(env, await freePort(), nodeArgs);
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (server.child.exitCode !== null) {
