@@ -15,10 +15,11 @@
  * Prints a table and writes bench/results.json. Build first: `npm run build`.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { signIn } from './api.mjs';
+import { breakdown, formatProfiles } from './profile.mjs';
 import { measureRunOverhead } from './cli-overhead.mjs';
 import { killAll, ROOT, runLoad, runSeed, START_FLAGS, startProcess, watchProcess } from './processes.mjs';
 import { baseScenarios, bigScenario } from './scenarios.mjs';
@@ -49,6 +50,18 @@ const ONLY = process.env.BENCH_ONLY?.split(',')
 const wanted = (id) => !ONLY || ONLY.includes(id);
 
 const SERVER = 'packages/server/dist/main.js';
+const PROFILE = process.env.BENCH_PROFILE?.trim() || undefined;
+if (PROFILE) mkdirSync(PROFILE, { recursive: true });
+
+/** Busy samples of one scenario's server by part of the request path (see profile.mjs). */
+function profileOf(file) {
+  try {
+    return breakdown(JSON.parse(readFileSync(file, 'utf8')));
+  } catch (error) {
+    log(`could not read the profile ${file}: ${error.message}`);
+    return undefined;
+  }
+}
 const DATABASE_URL = process.env.DATABASE_URL?.trim() || undefined;
 const log = (message) => process.stderr.write(`[bench] ${message}\n`);
 
@@ -87,7 +100,10 @@ async function cleanup() {
   }
 }
 
-/** The server's environment: production settings, a fresh store, nothing inherited that picks another. */
+/**
+ * The server's environment: the defaults `npm start` runs with (log level info, one access line
+ * per request), a fresh store, nothing inherited that picks another setting.
+ */
 function serverEnv(backend, masterKey) {
   const env = { ...process.env };
   for (const name of Object.keys(env)) {
@@ -95,9 +111,10 @@ function serverEnv(backend, masterKey) {
       delete env[name];
     }
   }
+  delete env.NODE_ENV;
+  delete env.LOG_LEVEL;
+  delete env.LOG_FORMAT;
   Object.assign(env, {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
     DUCTAPE_MASTER_KEY: masterKey,
     DUCTAPE_DATA_DIR: tempDir(backend),
     // All the load comes from one address: lift the per-address token-exchange limit
@@ -126,12 +143,18 @@ async function releaseStore(env) {
  */
 async function drive(target, spec) {
   const loadBefore = os.loadavg()[0];
+  let logBytesBefore = 0;
   const watch = watchProcess(target.pid);
   let result;
   try {
     result = await runLoad(
       { url: target.url, duration: SETTINGS.duration, warmup: SETTINGS.warmup, ...spec },
-      { onMeasuring: () => watch.measuring() },
+      {
+        onMeasuring: () => {
+          watch.measuring();
+          logBytesBefore = logBytes(target);
+        },
+      },
     );
   } finally {
     const { peakRssMb, cpuMs } = watch.stop();
@@ -140,7 +163,22 @@ async function drive(target, spec) {
   result.serverCpuUsPerRequest =
     result.serverCpuMs === undefined ? undefined : Math.round((result.serverCpuMs * 1000) / result.requests);
   result.loadAverage = { before: round2(loadBefore), after: round2(os.loadavg()[0]) };
+  if (target.logFile) {
+    // Bytes of log written per request over the measured run (one access line each is expected).
+    result.logBytesPerRequest = Math.round(
+      (logBytes(target) - logBytesBefore) / Math.max(1, result.requests),
+    );
+  }
   return result;
+}
+
+function logBytes(target) {
+  if (!target.logFile) return 0;
+  try {
+    return statSync(target.logFile).size;
+  } catch {
+    return 0;
+  }
 }
 
 const round2 = (n) => Math.round(n * 100) / 100;
@@ -167,6 +205,36 @@ async function measureBare() {
   }
 }
 
+/**
+ * The cost of the access log: the same store served again with LOG_LEVEL=warn (no line per
+ * request), healthz and fetch measured again; the cost is the server CPU per request at info
+ * (the default, measured above) over that at warn.
+ */
+async function measureLogging(env, out, seeds) {
+  const scenarios = baseScenarios().filter((s) => ['healthz', 'fetch'].includes(s.id) && out.scenarios[s.id]);
+  if (scenarios.length === 0) return undefined;
+  const quiet = { ...env, LOG_LEVEL: 'warn' };
+  const server = await startProcess(SERVER, { env: quiet, readyPath: '/readyz', nodeFlags: START_FLAGS });
+  const logging = {};
+  try {
+    for (const scenario of scenarios) {
+      log(`logging cost, ${scenario.label} at LOG_LEVEL=warn`);
+      const warn = await measure(server, scenario, seeds[scenario.seed]);
+      const info = out.scenarios[scenario.id];
+      logging[scenario.id] = {
+        infoCpuUsPerRequest: info.serverCpuUsPerRequest,
+        warnCpuUsPerRequest: warn.serverCpuUsPerRequest,
+        infoRps: info.rps,
+        warnRps: warn.rps,
+        cost: (info.serverCpuUsPerRequest - warn.serverCpuUsPerRequest) / info.serverCpuUsPerRequest,
+      };
+    }
+  } finally {
+    await server.stop();
+  }
+  return logging;
+}
+
 async function runBackend(backend, results) {
   const masterKey = randomBytes(32).toString('base64');
   const out = { seeding: [], scenarios: {} };
@@ -182,10 +250,24 @@ async function runBackend(backend, results) {
   ]);
   out.seeding.push(...seeded.map(({ name, count, seconds }) => ({ name, count, seconds })));
   const seeds = Object.fromEntries(seeded.map((s) => [s.name, s]));
-  let server = await startProcess(SERVER, { env, readyPath: '/readyz', nodeFlags: START_FLAGS });
+  const logFile = join(env.DUCTAPE_DATA_DIR, 'server.log');
+  const start = (profileName) =>
+    startProcess(SERVER, { env, readyPath: '/readyz', nodeFlags: START_FLAGS, logFile, profileName });
+  let server = PROFILE ? undefined : await start();
   try {
     for (const scenario of baseScenarios().filter((s) => wanted(s.id))) {
       try {
+        if (PROFILE) {
+          // One server per scenario, so each profile holds one route's work.
+          const name = `${backend}-${scenario.id}.cpuprofile`;
+          server = await start(name);
+          const result = await measure(server, scenario, seeds[scenario.seed]);
+          await server.stop();
+          server = undefined;
+          result.profile = profileOf(join(PROFILE, name));
+          out.scenarios[scenario.id] = result;
+          continue;
+        }
         out.scenarios[scenario.id] = await measure(server, scenario, seeds[scenario.seed]);
       } catch (error) {
         // One broken scenario is reported; the others still run.
@@ -195,11 +277,13 @@ async function runBackend(backend, results) {
     }
     if (backend === 'sqlite' && wanted('run')) {
       log('ductape run overhead');
+      server ??= await start();
       results.cli = await measureRunOverhead({ url: server.url, creds: seeds.main });
     }
   } finally {
-    await server.stop();
+    await server?.stop();
   }
+  if (backend === 'sqlite' && wanted('logging')) out.logging = await measureLogging(env, out, seeds);
   await releaseStore(env);
   if (!wanted('fetchBig')) return;
 
@@ -278,7 +362,9 @@ async function main() {
       listConnections: 1,
       bigCount: { sqlite: SETTINGS.big, postgres: DATABASE_URL ? SETTINGS.bigPg : undefined },
       pgPoolSize: DATABASE_URL ? Number(process.env.DUCTAPE_PG_POOL_SIZE ?? 10) : undefined,
-      server: `node ${[...START_FLAGS, SERVER].join(' ')} (NODE_ENV=production, LOG_LEVEL=warn)`,
+      server:
+        `node ${[...START_FLAGS, SERVER].join(' ')}, default environment (log level info, stdout to a file); ` +
+        'token exchanges per address lifted so that scenario is not refused',
     },
     bare: {},
     backends: {},
@@ -312,6 +398,10 @@ async function main() {
       `${note}\n`,
   );
   process.stdout.write(`${formatTable(results, labelsOf(results))}\n\nWrote bench/results.json\n`);
+  if (PROFILE)
+    process.stdout.write(
+      `\nCPU us per request by part (profiles in ${PROFILE}):\n${formatProfiles(results)}\n`,
+    );
   for (const f of results.failures) process.stdout.write(`\nFAILED ${f.backend} ${f.scenario}: ${f.error}\n`);
   const missed = results.targets.filter((t) => !t.met);
   if (missed.length > 0) {

@@ -4,7 +4,7 @@
  * the run fails half-way; every wait is bounded.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -136,19 +136,27 @@ async function waitReady(child, url, timeoutMs, stderr) {
  * Starts a server process (`node [nodeFlags] <script>` with `env`) on a free port of 127.0.0.1 and waits
  * until `readyPath` answers. Returns its pid, URL and a `stop()` that ends it gracefully.
  */
-export async function startProcess(script, { env, readyPath, nodeFlags = [] }) {
+export async function startProcess(script, { env, readyPath, nodeFlags = [], logFile, profileName }) {
   const port = await freePort();
   // BENCH_PROFILE=<dir>: the server writes a V8 CPU profile there when it stops.
   const profile = process.env.BENCH_PROFILE
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${process.env.BENCH_PROFILE}`,
+        ...(profileName ? [`--cpu-prof-name=${profileName}`] : []),
+      ]
     : [];
+  // The server's log lines go to a file, as under a service manager; not to /dev/null, which
+  // would hide the cost of writing them.
+  const out = logFile ? openSync(logFile, 'a') : 'ignore';
   const child = track(
     spawn(process.execPath, [...nodeFlags, ...profile, script], {
       cwd: ROOT,
       env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', out, 'pipe'],
     }),
   );
+  if (typeof out === 'number') closeSync(out);
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;
@@ -161,6 +169,7 @@ export async function startProcess(script, { env, readyPath, nodeFlags = [] }) {
   return {
     pid: child.pid,
     url,
+    logFile,
     stderr: () => stderr,
     async stop() {
       if (child.exitCode !== null) return;

@@ -31,9 +31,37 @@ function fetchScenario(id, label, seed, prefix) {
   };
 }
 
+/** A GET answered 200 whose body `check` accepts; `path` may hold `{key}` (a random seeded key). */
+function getScenario(id, label, { anonymous = false, keys, path, accept }) {
+  return {
+    id,
+    label,
+    seed: 'main',
+    anonymous,
+    load: (s) => ({ connections: s.connections }),
+    request: ({ count }) => ({ method: 'GET', path, ...(keys ? { keys: { ...keys, count } } : {}) }),
+    async check(url, token) {
+      const first = path.replace('{key}', keyName('S', 1));
+      const { status, json } = await call(url, 'GET', first, anonymous ? {} : { token });
+      expect(status === 200 && accept(json), `${label} answers`, json);
+    },
+  };
+}
+
 /** The scenarios run against the store seeded with the list, main and writes workspaces. */
 export function baseScenarios() {
   return [
+    getScenario('healthz', 'healthz', {
+      anonymous: true,
+      path: '/healthz',
+      accept: (j) => j.status === 'ok',
+    }),
+    getScenario('me', 'me', { path: '/v1/me', accept: (j) => typeof j.workspace_id === 'string' }),
+    getScenario('metadata', 'metadata (10k)', {
+      path: '/v1/secrets/{key}/metadata',
+      keys: { prefix: 'S', order: 'random' },
+      accept: (j) => j.key === keyName('S', 1) && j.value === undefined,
+    }),
     fetchScenario('fetch', 'fetch (10k)', 'main', 'S'),
     {
       id: 'list100',
