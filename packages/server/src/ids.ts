@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomPooled } from './crypto/random-pool.js';
 
 /**
  * A new id: 24 lower-case hex characters (12 bytes), like the original product's ids.
@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
  * random, so ids cannot be guessed from one another.
  */
 export function newId(): string {
-  const bytes = randomBytes(12);
+  const bytes = randomPooled(12);
   bytes.writeUInt32BE(Math.floor(Date.now() / 1000), 0);
   return bytes.toString('hex');
 }

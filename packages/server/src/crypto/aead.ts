@@ -4,7 +4,8 @@
  * Invariants: a nonce is never chosen by a caller; the tag is always 16 bytes and always
  * checked; any failure to open is reported as one opaque `OpenError` (no oracle on why).
  */
-import { createCipheriv, createDecipheriv, randomBytes, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, type KeyObject } from 'node:crypto';
+import { randomPooled } from './random-pool.js';
 
 export const NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
@@ -19,7 +20,7 @@ export class OpenError extends Error {
 
 /** Returns `header || nonce || ciphertext || tag`; the header is authenticated with the AAD. */
 export function seal(key: KeyObject, header: Buffer, aad: Buffer, plaintext: Buffer): Buffer {
-  const nonce = randomBytes(NONCE_BYTES);
+  const nonce = randomPooled(NONCE_BYTES);
   const cipher = createCipheriv(ALGORITHM, key, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(Buffer.concat([header, aad]));
   const body = cipher.update(plaintext);

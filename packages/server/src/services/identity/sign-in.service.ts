@@ -111,6 +111,21 @@ export function createSignInService(deps: SignInDeps) {
     };
   }
 
+  /**
+   * Workspace names, read once each: a workspace row is never changed or removed (no statement
+   * updates or deletes one), so a name once read stays true. At most 10,000 are kept.
+   */
+  const workspaceNames = new Map<string, string>();
+  async function workspaceName(workspaceId: string): Promise<string> {
+    const known = workspaceNames.get(workspaceId);
+    if (known !== undefined) return known;
+    const workspace = await store.getWorkspace(workspaceId);
+    if (!workspace) return '';
+    if (workspaceNames.size >= 10_000) workspaceNames.clear();
+    workspaceNames.set(workspaceId, workspace.name);
+    return workspace.name;
+  }
+
   return {
     /**
      * Exchanges a private key for an access token. Every failure looks the same: 401, with a
@@ -185,8 +200,7 @@ export function createSignInService(deps: SignInDeps) {
 
     /** Who the caller is: a user and their role, or a service token and its app and env. */
     async whoami(principal: Principal): Promise<WhoAmI> {
-      const workspace = await store.getWorkspace(principal.workspaceId);
-      const workspace_name = workspace?.name ?? '';
+      const workspace_name = await workspaceName(principal.workspaceId);
       if (principal.kind === 'token') {
         return {
           kind: 'service_token',
