@@ -253,6 +253,8 @@ export async function runServerProcess(): Promise<void> {
         '(same environment as this server)',
     );
   }
+  // The start-up lines now, not with the next 4 KiB of access lines or a second later.
+  logger.flush();
 
   const stop = (signal: string): void => {
     logger.info({ signal }, 'shutting down: finishing requests in flight');

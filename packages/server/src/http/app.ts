@@ -2,7 +2,7 @@
  * Builds the HTTP application from its parts. Never listens: main.ts (and the tests) do.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { HttpLimits } from '../config.js';
 import type { AuditService } from '../services/audit/audit.service.js';
 import type { MembersService } from '../services/identity/members.service.js';
@@ -92,7 +92,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     clientErrorHandler: answerClientError,
     genReqId: () => randomUUID(),
     // One access line per request (see accessLog below), not Fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },

@@ -21,7 +21,7 @@ import { loadConfig } from '../../src/config.js';
 import { openRuntime } from '../../src/main.js';
 import { SQLITE_FILE } from '../../src/store/backends/sqlite/sqlite-store.js';
 import { tempDir, type Credentials } from '../helpers/harness.js';
-import { accessToken, assertErrorBody, rawRequest, type RawResponse } from '../helpers/http.js';
+import { accessToken, assertErrorBody, rawRequest, sleep, type RawResponse } from '../helpers/http.js';
 import {
   EXT4_SKIP_REASON,
   TMPFS_SKIP_REASON,
@@ -94,6 +94,17 @@ function warnings(output: string, msg: string): { code?: string }[] {
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as { msg: string; code?: string })
     .filter((l) => l.msg === msg);
+}
+
+/** The lines `msg` once written: the server writes its log lines at least once a second (logging.ts). */
+async function warningsSoon(server: ServerProcess, msg: string): Promise<{ code?: string }[]> {
+  const deadline = Date.now() + 3000;
+  let found = warnings(server.output(), msg);
+  while (found.length === 0 && Date.now() < deadline) {
+    await sleep(50);
+    found = warnings(server.output(), msg);
+  }
+  return found;
 }
 
 /** A client of one server: the calls the suites make, each returning the raw answer. */
@@ -197,7 +208,7 @@ describe('a full disk (tmpfs)', { skip: TMPFS_SKIP_REASON }, () => {
     t.diagnostic(`with the disk full, a read answered ${read.status} and a sign-in ${signIn.status}`);
     assert.equal((await rawRequest(server.url, 'GET', '/readyz')).status, 200);
 
-    const logged = warnings(server.output(), 'disk full');
+    const logged = await warningsSoon(server, 'disk full');
     assert.ok(logged.length > 0, `no 'disk full' warning in the log:\n${server.output()}`);
     assert.equal(logged[0]?.code, 'SQLITE_FULL');
   });
@@ -277,7 +288,7 @@ describe(
         'SERVICE_UNAVAILABLE',
       );
 
-      const logged = warnings(server.output(), 'store unavailable');
+      const logged = await warningsSoon(server, 'store unavailable');
       assert.ok(logged.length > 0, `no 'store unavailable' warning in the log:\n${server.output()}`);
       assert.match(logged[0]?.code ?? '', /^SQLITE_(IOERR|READONLY)/);
     });

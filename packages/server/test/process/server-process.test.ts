@@ -47,23 +47,28 @@ describe('the server process', () => {
     assert.ok(existsSync(keyFile), 'master.key was generated');
     assert.equal(statSync(keyFile).mode & 0o777, 0o600);
     assert.equal(Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'base64').length, 32);
+    server.child.kill('SIGTERM');
+    assert.deepEqual(await server.exited, { code: 0, signal: null });
+    // Read once the process is gone: its log lines are written asynchronously (logging.ts).
     const warning = logLines(server.output()).find((l) => l.level === 40 && /back it up/i.test(l.msg));
     assert.ok(warning, `no warning about backing up the master key:\n${server.output()}`);
     assert.match(warning.msg, /master key/i);
     assert.equal(warning.file, keyFile);
-    server.child.kill('SIGTERM');
-    assert.deepEqual(await server.exited, { code: 0, signal: null });
   });
 
   it('a restart reuses the key file quietly', async () => {
     const server = await startServer({ DUCTAPE_DATA_DIR: dataDir });
+    server.child.kill('SIGTERM');
+    assert.equal((await server.exited).code, 0);
+    assert.ok(
+      logLines(server.output()).some((l) => l.msg === 'stopped'),
+      server.output(),
+    );
     assert.equal(
       logLines(server.output()).some((l) => /back it up/i.test(l.msg)),
       false,
       'warned again although the key file existed',
     );
-    server.child.kill('SIGTERM');
-    assert.equal((await server.exited).code, 0);
   });
 
   it('SIGTERM with a request in flight: the request completes, then the process exits 0', async () => {

@@ -56,7 +56,33 @@ export class WriteQueue {
   ) {
     this.walFd =
       walFile === undefined ? undefined : openSync(walFile, constants.O_RDONLY | constants.O_CREAT, 0o600);
+    // Prepared once: a batch costs one BEGIN IMMEDIATE and one COMMIT, each write a
+    // SAVEPOINT and a RELEASE, and nothing is compiled or wrapped per write.
+    const savepoint = db.prepare('SAVEPOINT queued_write');
+    const release = db.prepare('RELEASE queued_write');
+    const rollbackTo = db.prepare('ROLLBACK TO queued_write');
+    this.commitBatch = db.transaction((batch: Pending[], outcomes: Outcome[]) => {
+      for (const item of batch) {
+        savepoint.run();
+        try {
+          const value = item.work();
+          release.run();
+          outcomes.push({ ok: true, value });
+        } catch (error) {
+          // SQLite ends the whole transaction itself on some errors (disk full, I/O): then
+          // nothing of the batch stands, and the batch fails as one.
+          if (!db.inTransaction) throw error;
+          // Otherwise this write alone is undone; the others go on.
+          rollbackTo.run();
+          release.run();
+          outcomes.push({ ok: false, error });
+        }
+      }
+    });
   }
+
+  /** The batch's transaction: every write in its own savepoint, one commit. */
+  private readonly commitBatch: Database.Transaction<(batch: Pending[], outcomes: Outcome[]) => void>;
 
   /** Runs `work` (synchronous SQL) in the next group commit; resolves once it is on disk. */
   run<T>(work: () => T): Promise<T> {
@@ -88,18 +114,7 @@ export class WriteQueue {
     if (batch.length === 0) return;
     const outcomes: Outcome[] = [];
     try {
-      this.db
-        .transaction(() => {
-          for (const item of batch) {
-            try {
-              // Nested: a savepoint, rolled back on its own when the work throws.
-              outcomes.push({ ok: true, value: this.db.transaction(item.work)() });
-            } catch (error) {
-              outcomes.push({ ok: false, error });
-            }
-          }
-        })
-        .immediate();
+      this.commitBatch.immediate(batch, outcomes);
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing of the batch is written.
       for (const item of batch) item.reject(error);
