@@ -46,8 +46,8 @@ function addEvents(raw: string, previous: WebhookEventType[] = []): WebhookEvent
 }
 
 function deliveriesLimit(raw: string): number {
-  if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > 1000) {
-    throw new InvalidArgumentError('must be a whole number from 1 to 1000');
+  if (!/^\d{1,3}$/.test(raw) || Number(raw) < 1 || Number(raw) > 500) {
+    throw new InvalidArgumentError('must be a whole number from 1 to 500');
   }
   return Number(raw);
 }
@@ -183,7 +183,11 @@ Examples:
     .command('deliveries')
     .description("A webhook's delivery log, newest first: status, attempts, last answer, next try")
     .argument('<id>', "the webhook's id")
-    .option('--limit <n>', 'at most this many deliveries (1-1000)', deliveriesLimit)
+    .option(
+      '--limit <n>',
+      'at most this many deliveries (1-500; the server answers 50 without it)',
+      deliveriesLimit,
+    )
     .option('--json', 'print the array of deliveries as JSON')
     .action(async (id: string, options: { limit?: number; json?: boolean }, command: Command) => {
       const query = options.limit === undefined ? {} : { limit: options.limit };

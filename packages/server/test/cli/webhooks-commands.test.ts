@@ -65,7 +65,8 @@ describe('ductape webhooks: usage errors (exit 2, before any request)', () => {
       ['webhooks', 'create', '--url', 'https://h.example.com', '--event', 'secret.created,nope'],
       /'nope' is not an event/,
     ],
-    [['webhooks', 'deliveries', 'abc', '--limit', '0'], /must be a whole number from 1 to 1000/],
+    [['webhooks', 'deliveries', 'abc', '--limit', '0'], /must be a whole number from 1 to 500/],
+    [['webhooks', 'deliveries', 'abc', '--limit', '501'], /must be a whole number from 1 to 500/],
     [['webhooks', 'delete'], /missing required argument 'id'/],
     [['webhooks', 'list', '--url', 'http://127.0.0.1:8080'], /unknown option '--url'/],
   ] as const) {
