@@ -17,6 +17,7 @@ const GROUPS: (() => Promise<Register>)[] = [
   () => import('./commands/usage.js').then((m) => m.registerUsageCommands),
   () => import('./commands/tokens.js').then((m) => m.registerTokenCommands),
   () => import('./commands/audit.js').then((m) => m.registerAuditCommands),
+  () => import('./commands/webhooks.js').then((m) => m.registerWebhookCommands),
 ];
 
 /**

@@ -113,6 +113,18 @@ export function parseDuration(text: string, option: string): number {
   return amount * (UNIT_SECONDS[unit] ?? 0);
 }
 
+/** The longest `--expiring` the server takes: 3650 days. */
+export const MAX_EXPIRING_SECONDS = 3650 * 86_400;
+
+/** `secrets list --expiring 7d` -> seconds, at most 3650 days. */
+export function parseExpiring(text: string): number {
+  const seconds = parseDuration(text, '--expiring');
+  if (seconds > MAX_EXPIRING_SECONDS) {
+    throw new CliError(`--expiring: '${text}' is longer than 3650 days`, 2);
+  }
+  return seconds;
+}
+
 /** Unix seconds, or an ISO 8601 date/time ("2026-01-31", "2026-01-31T12:00:00Z"). */
 export function parseTimestamp(text: string, option: string): number {
   const trimmed = text.trim();

@@ -2,6 +2,7 @@ import { AuditClient } from './audit.js';
 import { SecretsClient } from './secrets.js';
 import { TokensClient } from './tokens.js';
 import { UsersClient } from './users.js';
+import { WebhooksClient } from './webhooks.js';
 import { Transport } from './transport.js';
 import type { WhoAmI } from './types.js';
 
@@ -11,6 +12,10 @@ export { AuditClient } from './audit.js';
 export { SecretsClient } from './secrets.js';
 export { TokensClient } from './tokens.js';
 export { UsersClient } from './users.js';
+export { WebhooksClient } from './webhooks.js';
+export type { WebhookDeliveriesOptions } from './webhooks.js';
+export { verifyWebhook, WebhookVerificationError, WEBHOOK_SIGNATURE_HEADER } from './verify-webhook.js';
+export type { VerifyWebhookOptions, WebhookVerificationReason } from './verify-webhook.js';
 export * from './types.js';
 
 /** Where the SDK looks for the server when `url` is not given and `DUCTAPE_URL` is unset. */
@@ -62,6 +67,8 @@ export default class Ductape {
   readonly users: UsersClient;
   /** The workspace's audit log: list. */
   readonly audit: AuditClient;
+  /** Signed calls to your URLs when secrets change or near expiry: create, list, delete, deliveries. */
+  readonly webhooks: WebhooksClient;
   private readonly transport: Transport;
 
   constructor(options: DuctapeOptions = {}) {
@@ -98,6 +105,7 @@ export default class Ductape {
     this.tokens = new TokensClient(this.transport);
     this.users = new UsersClient(this.transport);
     this.audit = new AuditClient(this.transport);
+    this.webhooks = new WebhooksClient(this.transport);
   }
 
   /** The server's base URL this client talks to. */

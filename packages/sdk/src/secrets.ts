@@ -10,6 +10,7 @@ import type {
   ResolveResponse,
   UsageContext,
   ValidateResponse,
+  ListSecretsOptions,
   ListSecretsResponse,
   Secret,
   SecretVersion,
@@ -59,13 +60,20 @@ export class SecretsClient {
   }
 
   /**
-   * Same as {@link SecretsClient.fetchAll}.
+   * Same as {@link SecretsClient.fetchAll}; with `{ expiring_within: seconds }`, only the
+   * secrets not expired yet that expire within that many seconds from now, soonest first.
    *
    * @example
    * const keys = (await ductape.secrets.list()).map((s) => s.key);
+   *
+   * @example
+   * const soon = await ductape.secrets.list({ expiring_within: 7 * 86400 });
+   * for (const s of soon) console.log(s.key, s.expires_at); // unix seconds
    */
-  list(): Promise<Secret[]> {
-    return this.fetchAll();
+  async list(options: ListSecretsOptions = {}): Promise<Secret[]> {
+    if (options.expiring_within === undefined) return this.fetchAll();
+    const query = `?expiring_within=${encodeURIComponent(options.expiring_within)}`;
+    return (await this.transport.request<ListSecretsResponse>('GET', `/v1/secrets${query}`)).secrets;
   }
 
   /**

@@ -49,6 +49,45 @@ export function printSecretTable(secrets: Secret[]): void {
   );
 }
 
+const UNITS = [
+  ['d', 86_400],
+  ['h', 3600],
+  ['m', 60],
+  ['s', 1],
+] as const;
+
+/** "3d 4h", "2h", "5m 10s": how long until `unixSeconds`, in its largest unit and the next. */
+export function timeLeft(unixSeconds: number, nowMs = Date.now()): string {
+  const left = Math.max(0, unixSeconds - Math.floor(nowMs / 1000));
+  const i = UNITS.findIndex(([, size]) => left >= size);
+  if (i === -1) return '0s';
+  const [unit, size] = UNITS[i] as (typeof UNITS)[number];
+  const text = `${Math.floor(left / size)}${unit}`;
+  const next = UNITS[i + 1];
+  const more = next === undefined ? 0 : Math.floor((left % size) / next[1]);
+  return next === undefined || more === 0 ? text : `${text} ${more}${next[0]}`;
+}
+
+/** `secrets list --expiring`: soonest first, as the server ordered them, with the time left. */
+export function printExpiringTable(secrets: Secret[], within: string): void {
+  if (secrets.length === 0) {
+    process.stdout.write(`No secrets expire within ${within}.\n`);
+    return;
+  }
+  const now = Date.now();
+  printTable(
+    ['KEY', 'EXPIRES', 'IN', 'STATUS', 'SCOPE', 'ENVS'],
+    secrets.map((s) => [
+      s.key,
+      expiresText(s),
+      s.expires_at === null ? '-' : timeLeft(s.expires_at, now),
+      s.status,
+      scopeText(s),
+      envsText(s),
+    ]),
+  );
+}
+
 function metadataLines(s: Secret): [string, string][] {
   const lines: [string, string][] = [
     ['key', s.key],

@@ -11,6 +11,7 @@ import { connectFor, CREDENTIALS_HELP } from '../connect.js';
 import { CliError, printJson } from '../output.js';
 import { confirm, stdinIsTerminal } from '../prompt.js';
 import {
+  parseExpiring,
   parseList,
   readExpiry,
   readValue,
@@ -21,7 +22,12 @@ import {
 } from '../secret-input.js';
 import { registerExportCommand } from './export.js';
 import { registerImportCommand } from './import.js';
-import { printSecretDetails, printSecretTable, printVersionTable } from './secrets-view.js';
+import {
+  printExpiringTable,
+  printSecretDetails,
+  printSecretTable,
+  printVersionTable,
+} from './secrets-view.js';
 
 interface SecretFieldOptions extends ValueOptions, ExpiryOptions {
   description?: string;
@@ -92,10 +98,26 @@ export function registerSecretsCommands(program: Command): void {
     .command('list')
     .alias('ls')
     .description('List the secrets of the workspace: metadata only, never the values')
+    .option(
+      '--expiring <duration>',
+      'only those not expired that expire within this long, soonest first (7d, 24h, 90m, 3600s)',
+    )
     .option('--json', 'print the array of secrets as JSON')
-    .action(async (options: { json?: boolean }, command: Command) => {
-      const list = await connectFor(command).client.secrets.list();
+    .addHelpText(
+      'after',
+      `
+Examples:
+  ductape secrets list
+  ductape secrets list --expiring 7d
+  ductape secrets list --expiring 24h --json | jq -r '.[].key'`,
+    )
+    .action(async (options: { expiring?: string; json?: boolean }, command: Command) => {
+      // Checked before connecting: a mistyped duration is a usage error wherever the server is.
+      const within = options.expiring === undefined ? undefined : parseExpiring(options.expiring);
+      const client = connectFor(command).client;
+      const list = await client.secrets.list(within === undefined ? {} : { expiring_within: within });
       if (options.json === true) printJson(list);
+      else if (options.expiring !== undefined) printExpiringTable(list, options.expiring);
       else printSecretTable(list);
     });
 

@@ -199,6 +199,23 @@ const versionNumber = z.coerce
   .min(1, { error: 'must be a version number (a whole number from 1)' })
   .max(2_147_483_647, { error: 'is too large' });
 
+/** About ten years: the longest `expiring_within` (a larger one is surely a unit mistake). */
+export const MAX_EXPIRING_WITHIN = 3650 * 86_400;
+const EXPIRING_RULE = `must be a whole number of seconds from 1 to ${MAX_EXPIRING_WITHIN} (3650 days)`;
+
+/** `GET /v1/secrets?expiring_within=N` */
+export const listQuery = z.strictObject({
+  expiring_within: z
+    .string({ error: EXPIRING_RULE })
+    .regex(/^[1-9][0-9]{0,9}$/, { error: EXPIRING_RULE })
+    .transform(Number)
+    .pipe(z.number().max(MAX_EXPIRING_WITHIN, { error: EXPIRING_RULE }))
+    .optional()
+    .describe(
+      'Seconds: only the secrets not expired yet that expire within this many seconds from now, soonest first',
+    ),
+});
+
 /** `GET /v1/secrets/:key?version=N` */
 export const fetchQuery = z.strictObject({
   version: versionNumber.optional().describe('Read this older recorded version instead of the current one'),

@@ -101,6 +101,11 @@ export interface SecretStore {
   /** Metadata of every secret of a workspace, ordered by key. */
   listSecrets(workspaceId: string): Promise<SecretMeta[]>;
   /**
+   * Metadata of the secrets of a workspace with `after < expires_at <= until` (unix seconds):
+   * not expired at `after`, expiring by `until`. Soonest first, then by key.
+   */
+  listExpiringSecrets(workspaceId: string, after: number, until: number): Promise<SecretMeta[]>;
+  /**
    * Read-modify-write of one secret, atomic against every other writer: `compute` sees the
    * current row (and the data keys as this write reads them) and returns the changes (or
    * null for none); no other change to that row lands in between. Returns the row as

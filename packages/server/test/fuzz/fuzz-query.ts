@@ -46,6 +46,7 @@ const NAMES = [
   'action',
   'limit',
   'cursor',
+  'expiring_within',
 ];
 const ODD_NAMES = [
   '__proto__',

@@ -24,7 +24,7 @@ describeEachBackend('input a route does not read', (backend) => {
 
   it('refuses a query parameter on a route that takes none, naming it', async () => {
     for (const path of [
-      '/v1/secrets?x=1',
+      '/v1/secrets/UNREAD/metadata?x=1',
       '/v1/secrets/UNREAD/versions?foo=1',
       '/v1/me?debug',
       '/v1/tokens?all=1',
@@ -32,8 +32,10 @@ describeEachBackend('input a route does not read', (backend) => {
       const body = assertErrorBody(await send('GET', path), 400, 'VALIDATION_ERROR');
       assert.match(body.message, /^query: this route takes no parameter/, path);
     }
+    // A route that reads its query (the list: expiring_within) refuses any other parameter by name.
     const named = assertErrorBody(await send('GET', '/v1/secrets?limit=5'), 400, 'VALIDATION_ERROR');
     assert.equal(named.field, 'limit');
+    assert.match(named.message, /^limit: unknown field \(allowed: expiring_within\)/);
   });
 
   it('refuses a body on a route that reads none, and changes nothing', async () => {

@@ -12,6 +12,7 @@ import {
   IMPORT_LIMIT,
   importBody,
   keyParams,
+  listQuery,
   rollbackBody,
   updateQuery,
   updateSecretBody,
@@ -44,9 +45,12 @@ const VALUE_READ: readonly ErrorCode[] = [
 export const SECRET_ROUTES: Readonly<Record<RouteKey, RouteDoc>> = {
   'GET /v1/secrets': {
     operationId: 'listSecrets',
-    summary: "Every secret's metadata (never a value)",
+    summary: "Every secret's metadata (never a value), by key",
+    description:
+      'With `expiring_within` (seconds, 1 to 3650 days), only the secrets not expired yet that expire within it, soonest first.',
     tag: 'secrets',
     auth: 'user-or-token',
+    query: listQuery,
     responses: ok('The secrets', out.secretList),
     errors: [],
   },

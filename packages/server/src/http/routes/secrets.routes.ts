@@ -8,6 +8,7 @@ import {
   fetchQuery,
   importBody,
   keyParams,
+  listQuery,
   parse,
   parseImportItem,
   rollbackBody,
@@ -18,9 +19,11 @@ import {
 export function registerSecretsRoutes(app: FastifyInstance, secrets: SecretsService): void {
   const keyOf = (params: unknown): string => parse(keyParams, params, 'path').key;
 
-  app.get('/v1/secrets', async (request, reply) => {
+  /** Every secret, by key; `?expiring_within=N` only those expiring within N seconds, soonest first. */
+  app.get('/v1/secrets', { config: { query: true } }, async (request, reply) => {
+    const { expiring_within } = parse(listQuery, request.query, 'query');
     const now = Date.now();
-    const list = await secrets.list(request.principal);
+    const list = await secrets.list(request.principal, { expiringWithin: expiring_within, nowMs: now });
     // Already JSON: `{ secrets: list.map((m) => presentSecret(m, now)) }`, written as bytes.
     return reply.type('application/json; charset=utf-8').send(secretsListJson(list, now));
   });

@@ -30,15 +30,32 @@ export interface SecretsDeps {
 
 export type SecretsService = ReturnType<typeof createSecretsService>;
 
+export interface ListOptions {
+  /** Seconds: only the secrets expiring within this long from `nowMs` (and not expired at it). */
+  expiringWithin?: number | undefined;
+  /** The time the answer is for, milliseconds (default: now). */
+  nowMs?: number;
+}
+
 export function createSecretsService(deps: SecretsDeps) {
   const { store, audit } = deps;
   const writes = createSecretWrites(deps);
   const fetch = createSecretFetch(deps);
 
   return {
-    async list(principal: Principal): Promise<SecretMeta[]> {
+    /**
+     * Every secret by key; with `expiringWithin` (seconds), only those not expired at `nowMs`
+     * that expire within it, soonest first (the store filters and orders).
+     */
+    async list(principal: Principal, options: ListOptions = {}): Promise<SecretMeta[]> {
       authorize(principal, 'secrets.list');
-      const all = await store.listSecrets(principal.workspaceId);
+      const { expiringWithin, nowMs = Date.now() } = options;
+      let all: SecretMeta[];
+      if (expiringWithin === undefined) all = await store.listSecrets(principal.workspaceId);
+      else {
+        const now = Math.floor(nowMs / 1000);
+        all = await store.listExpiringSecrets(principal.workspaceId, now, now + expiringWithin);
+      }
       // A service token sees only what its app and environment may use.
       return principal.kind === 'token' ? all.filter((m) => scopeError(m, m.key, principal) === null) : all;
     },

@@ -141,6 +141,19 @@ export function listedSecretMeta<L>(
   };
 }
 
+/** Every row of a listing as metadata, in a preallocated array (a big list's allocations matter). */
+export function listedSecretMetas<L>(
+  workspaceId: string,
+  rows: readonly SecretListRow<L>[],
+  decodeList: (list: L) => string[],
+): SecretMeta[] {
+  const out = new Array<SecretMeta>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    out[i] = listedSecretMeta(workspaceId, rows[i] as SecretListRow<L>, decodeList);
+  }
+  return out;
+}
+
 /** The column each updatable field is stored in. */
 export const CHANGE_COLUMNS: { readonly [K in keyof SecretChanges]-?: string } = {
   description: 'description',
@@ -193,6 +206,7 @@ export function secretReads(d: SqlDialect) {
     listSecretRows: `SELECT ${SECRET_ROW_COLUMNS} FROM secrets WHERE workspace_id = ? ORDER BY key`,
     // Read as arrays (see secretListColumns).
     listSecrets: `SELECT ${secretListColumns(d.emptyList)} FROM secrets WHERE workspace_id = ? ORDER BY key`,
+    listExpiringSecrets: `SELECT ${secretListColumns(d.emptyList)} FROM secrets WHERE workspace_id = ? AND expires_at > ? AND expires_at <= ? ORDER BY expires_at, key`,
     // Answered from the (workspace_id, key) unique index alone.
     countSecrets: 'SELECT COUNT(*) AS n FROM secrets WHERE workspace_id = ?',
     sizesAfter: `${sized} WHERE workspace_id = ? AND key > ? ORDER BY key LIMIT ?`,

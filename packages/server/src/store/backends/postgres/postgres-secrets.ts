@@ -5,7 +5,7 @@
  */
 import type { SecretMeta, SecretSizes, SecretStore } from '../../secret-store.js';
 import {
-  listedSecretMeta,
+  listedSecretMetas,
   secretReads,
   toSecretMeta,
   toSecretRow,
@@ -57,11 +57,12 @@ export function postgresSecrets(
     async listSecrets(workspaceId) {
       // Rows as arrays: node-postgres then builds no object per row.
       const rows = await queryArrays<SecretListRow>('list_secret_rows', SQL.listSecrets, [workspaceId]);
-      const out = new Array<SecretMeta>(rows.length);
-      for (let i = 0; i < rows.length; i++) {
-        out[i] = listedSecretMeta(workspaceId, rows[i] as SecretListRow, sameList);
-      }
-      return out;
+      return listedSecretMetas(workspaceId, rows, sameList);
+    },
+    async listExpiringSecrets(workspaceId, after, until) {
+      const params = [workspaceId, after, until];
+      const rows = await queryArrays<SecretListRow>('list_expiring_secrets', SQL.listExpiringSecrets, params);
+      return listedSecretMetas(workspaceId, rows, sameList);
     },
     /**
      * Pessimistic: the row is locked (FOR UPDATE) from the read until the write commits, with

@@ -17,7 +17,7 @@ import {
   applyChanges,
   CHANGE_COLUMNS,
   changedFields,
-  listedSecretMeta,
+  listedSecretMetas,
   secretReads,
   secretRowValues,
   SECRET_ROW_COLUMNS,
@@ -66,6 +66,7 @@ export function sqliteSecrets({
     listSecretRows: db.prepare(sql.listSecretRows),
     // Rows as arrays: better-sqlite3 then builds no object per row, most of a big list's cost.
     listSecrets: db.prepare(sql.listSecrets).raw(),
+    listExpiringSecrets: db.prepare(sql.listExpiringSecrets).raw(),
     countSecrets: db.prepare(sql.countSecrets).pluck(),
     sizesAfter: db.prepare(sql.sizesAfter),
     sizesOf: db.prepare(sql.sizesOf),
@@ -162,11 +163,11 @@ export function sqliteSecrets({
     },
     async listSecrets(workspaceId) {
       const rows = stmt.listSecrets.all(workspaceId) as SecretListRow<string>[];
-      const out = new Array<SecretMeta>(rows.length);
-      for (let i = 0; i < rows.length; i++) {
-        out[i] = listedSecretMeta(workspaceId, rows[i] as SecretListRow<string>, parseList);
-      }
-      return out;
+      return listedSecretMetas(workspaceId, rows, parseList);
+    },
+    async listExpiringSecrets(workspaceId, after, until) {
+      const rows = stmt.listExpiringSecrets.all(workspaceId, after, until) as SecretListRow<string>[];
+      return listedSecretMetas(workspaceId, rows, parseList);
     },
 
     /**
