@@ -96,7 +96,7 @@ async function recordVersions(client, workspaceId, actor) {
   );
   await client.query(
     `INSERT INTO workspace_usage (workspace_id, value_bytes)
-     SELECT $1, COALESCE(SUM(length(sealed) - 33), 0) FROM secret_versions v JOIN secrets s ON s.id = v.secret_id
+     SELECT $1, COALESCE(SUM(length(v.sealed) - 33), 0) FROM secret_versions v JOIN secrets s ON s.id = v.secret_id
      WHERE s.workspace_id = $1
      ON CONFLICT (workspace_id) DO UPDATE SET value_bytes = EXCLUDED.value_bytes`,
     [workspaceId],
