@@ -3,7 +3,14 @@
  * bearer token (an access token or a service token) on every request.
  */
 import type { TokenRequest, TokenResponse, WhoAmI } from '@ductape/sdk';
-import { accessTokenKeyVersion, signAccessToken, verifyAccessToken } from '../../crypto/access-token.js';
+import {
+  accessTokenKeyVersion,
+  checkTimes,
+  signAccessToken,
+  verifyAccessToken,
+  type AccessTokenClaims,
+  type VerifyResult,
+} from '../../crypto/access-token.js';
 import { verifyCredential } from '../../crypto/credentials.js';
 import { parseServiceToken, SERVICE_TOKEN_PREFIX } from '../../crypto/service-token.js';
 import { AppError } from '../../errors.js';
@@ -53,14 +60,39 @@ export function createSignInService(deps: SignInDeps) {
     metrics,
   } = deps;
 
-  async function userPrincipal(bearer: string, origin?: RequestOrigin): Promise<UserPrincipal> {
+  /**
+   * Access tokens whose MAC was checked, by the token's exact text: a later request with the
+   * same token skips the HMAC and the decoding, never the rest. The key it names must still
+   * be held and not retired, its times must still hold, and the user is looked up as always.
+   * Only tokens that verified get in; at most 10,000 are kept (all dropped when full).
+   */
+  const verifiedTokens = new Map<string, AccessTokenClaims>();
+
+  async function verifyBearer(bearer: string): Promise<VerifyResult> {
+    const now = Math.floor(Date.now() / 1000);
+    const known = verifiedTokens.get(bearer);
+    if (known) {
+      const key = await signingKeys.forVerifying(known.k ?? 1);
+      if (key) return checkTimes(known, now, accessTokenTtlSeconds);
+      verifiedTokens.delete(bearer);
+      return { ok: false, reason: 'invalid' };
+    }
     // The version a token names only picks the key; the token is then checked with it.
     const version = accessTokenKeyVersion(bearer);
     const key = version === undefined ? undefined : await signingKeys.forVerifying(version);
     const result =
       key && version !== undefined
-        ? verifyAccessToken(key, version, bearer, Math.floor(Date.now() / 1000), accessTokenTtlSeconds)
+        ? verifyAccessToken(key, version, bearer, now, accessTokenTtlSeconds)
         : ({ ok: false, reason: 'invalid' } as const);
+    if (result.ok) {
+      if (verifiedTokens.size >= 10_000) verifiedTokens.clear();
+      verifiedTokens.set(bearer, result.claims);
+    }
+    return result;
+  }
+
+  async function userPrincipal(bearer: string, origin?: RequestOrigin): Promise<UserPrincipal> {
+    const result = await verifyBearer(bearer);
     if (!result.ok) {
       throw result.reason === 'expired'
         ? new AppError('TOKEN_EXPIRED', 'Access token has expired; sign in again')
