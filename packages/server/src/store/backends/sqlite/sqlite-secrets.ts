@@ -131,9 +131,29 @@ export function sqliteSecrets({
     );
   };
 
+  /**
+   * The data keys as one write reads them: the newest version asked once per write and
+   * workspace, so its seal and its row MAC share one lookup (as a PostgreSQL batch does).
+   */
+  const keysOfOneWrite = (): WriteKeys => {
+    const newest = new Map<string, Promise<number | undefined>>();
+    return {
+      workspaceKeys: (workspaceId) => keys.workspaceKeys(workspaceId),
+      latestKeyVersion: (workspaceId) => {
+        let version = newest.get(workspaceId);
+        if (!version) {
+          version = keys.latestKeyVersion(workspaceId);
+          newest.set(workspaceId, version);
+        }
+        return version;
+      },
+    };
+  };
+
   return {
     async insertSecret(row, actor, auditAppend) {
-      const made = 'seal' in row ? await row.seal(keys) : { sealed: row.sealed, mac: row.mac ?? null };
+      const made =
+        'seal' in row ? await row.seal(keysOfOneWrite()) : { sealed: row.sealed, mac: row.mac ?? null };
       const { sealed, mac } = made;
       try {
         await writes.run(() => {
@@ -179,7 +199,7 @@ export function sqliteSecrets({
       for (let attempt = 0; attempt < 1000; attempt++) {
         const current = await getSecret(workspaceId, key);
         if (!current) return undefined;
-        const changes = await compute(current, keys);
+        const changes = await compute(current, keysOfOneWrite());
         if (changes === null) return applyChanges(current, { updatedAt: current.updatedAt });
         const row = applyChanges(current, changes);
         const written = await writes.run(() => {
