@@ -1,0 +1,135 @@
+/**
+ * The webhook dispatcher of one server process, on timers of its own and never on a request's
+ * path: it fans new outbox events out to deliveries, claims due deliveries (a lease, so on
+ * several PostgreSQL nodes one node sends a given delivery at a time) and sends them with at
+ * most `concurrency` in flight; a slow receiver only holds its own deliveries. It also looks
+ * for expiries every `scanIntervalMs` and prunes the delivery log. Everything it works from is
+ * in the store, so a restart (or a SIGKILL) loses nothing: at least once.
+ */
+import type { WebhookConfig } from '../../config-webhooks.js';
+import type { Keyring } from '../../crypto/keyring.js';
+import type { ClaimedDelivery, DeliverySettlement, WebhookStore } from '../../store/webhook-store.js';
+import { attempt } from './delivery-attempt.js';
+import { secretBinding } from './webhooks.service.js';
+
+export interface DispatcherDeps {
+  store: WebhookStore;
+  keyring: Pick<Keyring, 'open'>;
+  config: WebhookConfig;
+  /** Told of a failure of the dispatcher itself (the store away...), never of a value. */
+  warn(fields: Record<string, unknown>, message: string): void;
+  /** Told of each settled attempt (metrics). */
+  onSettled?(outcome: DeliverySettlement['status'] | 'retry'): void;
+}
+
+const PRUNE_EVERY_MS = 3_600_000;
+
+export class WebhookDispatcher {
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly stopping = new AbortController();
+  private pollTimer: NodeJS.Timeout | undefined;
+  private scanTimer: NodeJS.Timeout | undefined;
+  private polling = false;
+  private lastPrune = 0;
+  private readonly pollMs: number;
+
+  constructor(private readonly deps: DispatcherDeps) {
+    // Often enough for the first retry to leave on time; at least every second.
+    this.pollMs = Math.min(1000, Math.max(25, Math.floor(deps.config.retryBaseMs / 4)));
+  }
+
+  start(): void {
+    this.pollTimer = setInterval(() => void this.poll(), this.pollMs);
+    this.scanTimer = setInterval(() => void this.scan(), this.deps.config.scanIntervalMs);
+    // Timers of their own: they never keep a stopping process alive.
+    this.pollTimer.unref();
+    this.scanTimer.unref();
+    void this.scan();
+  }
+
+  /** Stops the timers and aborts attempts in flight (they are retried: nothing is lost). */
+  async stop(): Promise<void> {
+    clearInterval(this.pollTimer);
+    clearInterval(this.scanTimer);
+    this.stopping.abort();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
+  }
+
+  /** Fans out new events, then claims as many due deliveries as there are free slots. */
+  async poll(): Promise<void> {
+    if (this.polling || this.stopped) return;
+    this.polling = true;
+    try {
+      const now = Date.now();
+      await this.deps.store.fanOut(now, 100);
+      const free = this.deps.config.concurrency - this.inFlight.size;
+      if (free <= 0 || this.stopped) return;
+      const claimed = await this.deps.store.claimDue(now, this.deps.config.leaseMs, free);
+      for (const delivery of claimed) {
+        const sending = this.send(delivery).finally(() => this.inFlight.delete(sending));
+        this.inFlight.add(sending);
+      }
+    } catch (error) {
+      this.deps.warn({ error: (error as Error).message }, 'webhook dispatcher: could not read the outbox');
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** Writes the expiry events due; prunes the delivery log now and then. */
+  async scan(): Promise<void> {
+    if (this.stopped) return;
+    const { config, store } = this.deps;
+    try {
+      const now = Date.now();
+      await store.scanExpiry({ now, leadsSeconds: config.expiringLeadsSeconds, limit: 1000 });
+      if (now - this.lastPrune >= PRUNE_EVERY_MS) {
+        this.lastPrune = now;
+        await store.prune(now - config.keepLogMs);
+      }
+    } catch (error) {
+      this.deps.warn({ error: (error as Error).message }, 'webhook dispatcher: could not scan for expiries');
+    }
+  }
+
+  private async send(delivery: ClaimedDelivery): Promise<void> {
+    const { store, keyring, config } = this.deps;
+    let outcome: DeliverySettlement;
+    try {
+      const secret = await keyring.open(
+        secretBinding(delivery.webhook.workspaceId, delivery.webhook.id),
+        delivery.webhook.sealedSecret,
+      );
+      outcome = await attempt(delivery, secret, config, this.stopping.signal);
+    } catch (error) {
+      // The signing secret did not open (its data key is not here): retried later, never sent unsigned.
+      this.deps.warn(
+        { webhook: delivery.webhook.id, error: (error as Error).name },
+        'webhook dispatcher: could not open a signing secret',
+      );
+      outcome = {
+        status: 'pending',
+        attempts: delivery.attempts,
+        lastStatus: null,
+        lastError: 'the signing secret could not be opened on this server',
+        nextAttemptAt: Date.now() + config.retryBaseMs,
+        deliveredAt: null,
+      };
+    }
+    // Stopped mid-attempt: the attempt does not count, and the delivery is due again at once
+    // (for the next process, or another node), without waiting for the lease to run out.
+    if (this.stopped && outcome.status !== 'delivered') {
+      outcome = { ...outcome, status: 'pending', attempts: delivery.attempts, nextAttemptAt: Date.now() };
+    }
+    try {
+      await store.settle(delivery.id, delivery.leaseToken, outcome);
+      this.deps.onSettled?.(outcome.status === 'pending' ? 'retry' : outcome.status);
+    } catch (error) {
+      this.deps.warn({ error: (error as Error).message }, 'webhook dispatcher: could not record an attempt');
+    }
+  }
+}
