@@ -13,6 +13,8 @@ export interface Received {
   json: Record<string, unknown>;
   /** Whether the signature checked out against the secret the receiver was given. */
   signatureValid: boolean;
+  /** How the receiver answered it. */
+  answered: Answer;
 }
 
 export type Answer = number | 'hang' | { redirect: string };
@@ -73,6 +75,7 @@ export async function startReceiver(port = 0): Promise<Receiver> {
           request.headers['ductape-signature'] as string,
           body,
         ),
+        answered: answer,
       });
       if (answer === 'hang') {
         hanging.add(response);

@@ -10,9 +10,9 @@ import {
   DUE_SELECT,
   EVENT_COLUMNS,
   eventValues,
-  EXPIRY_CANDIDATES,
+  expiryCandidates,
+  expiryCandidateValues,
   expiryEvent,
-  expiryStage,
   matches,
   toClaimed,
   toDeliveryRow,
@@ -171,20 +171,13 @@ export function postgresWebhooks({ query, transaction }: PgContext): WebhookStor
       ]);
     },
     async scanExpiry({ now, leadsSeconds, limit }) {
-      const nowSeconds = Math.floor(now / 1000);
-      const horizon = nowSeconds + (leadsSeconds[0] ?? 0);
-      const { rows } = await query<ExpiryCandidate>(numbered(EXPIRY_CANDIDATES), [horizon, limit]);
+      const values = expiryCandidateValues(leadsSeconds, Math.floor(now / 1000), limit);
+      const { rows } = await query<ExpiryCandidate>(numbered(expiryCandidates(leadsSeconds)), values);
       let written = 0;
       for (const c of rows) {
-        const stage = expiryStage(Number(c.expires_at), c.done, nowSeconds, leadsSeconds);
-        if (stage === undefined) continue;
         // The mark and the event in one statement: written together, once, whichever node is first.
-        const result = await query(MARK_AND_EVENT, [
-          c.id,
-          c.expires_at,
-          stage,
-          ...eventValues(expiryEvent(c, stage, now)),
-        ]);
+        const event = eventValues(expiryEvent(c, now));
+        const result = await query(MARK_AND_EVENT, [c.id, c.expires_at, c.stage, ...event]);
         written += result.rowCount ?? 0;
       }
       return written;

@@ -9,9 +9,9 @@ import { newId } from '../../../ids.js';
 import {
   EVENT_COLUMNS,
   eventValues,
-  EXPIRY_CANDIDATES,
+  expiryCandidates,
+  expiryCandidateValues,
   expiryEvent,
-  expiryStage,
   matches,
   toDeliveryRow,
   toOutboxEvent,
@@ -78,11 +78,13 @@ export function sqliteWebhooks(
     fanned: db.prepare('UPDATE webhook_events SET fanned_at = ? WHERE id = ?'),
     due: db.prepare(DUE_DELIVERIES),
     lease: db.prepare('UPDATE webhook_deliveries SET lease_until = ?, lease_token = ? WHERE id = ?'),
-    candidates: db.prepare(EXPIRY_CANDIDATES),
     mark: db.prepare(
       'INSERT INTO webhook_expiry_marks (secret_id, expires_at, lead_seconds) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     ),
   };
+
+  /** The expiry scan's statement, per set of lead times. */
+  const candidates = new Map<string, Database.Statement>();
 
   return {
     insertWebhook(row, max, auditAppend) {
@@ -154,17 +156,21 @@ export function sqliteWebhooks(
       );
     },
     scanExpiry({ now, leadsSeconds, limit }) {
+      let statement = candidates.get(leadsSeconds.join(','));
+      if (!statement) {
+        statement = db.prepare(expiryCandidates(leadsSeconds));
+        candidates.set(leadsSeconds.join(','), statement);
+      }
+      const query = statement;
       return writes.run(() => {
-        const nowSeconds = Math.floor(now / 1000);
-        const horizon = nowSeconds + (leadsSeconds[0] ?? 0);
-        const rows = stmt.candidates.all(horizon, limit) as ExpiryCandidate<string>[];
+        const values = expiryCandidateValues(leadsSeconds, Math.floor(now / 1000), limit);
+        const rows = query.all(...values) as ExpiryCandidate<string>[];
         let written = 0;
         for (const r of rows) {
           const c = { ...r, scope: parseList(r.scope), envs: parseList(r.envs) };
-          const stage = expiryStage(Number(c.expires_at), c.done, nowSeconds, leadsSeconds);
-          if (stage === undefined) continue;
-          if (stmt.mark.run(c.id, c.expires_at, stage).changes === 0) continue;
-          outbox.appendSync([expiryEvent(c, stage, now)]);
+          // Written once per (secret, expires_at, stage), whoever else tries.
+          if (stmt.mark.run(c.id, c.expires_at, c.stage).changes === 0) continue;
+          outbox.appendSync([expiryEvent(c, now)]);
           written++;
         }
         return written;
