@@ -143,13 +143,7 @@ export async function openRuntime(
       tokens: createTokensService({ store, audit }),
       usage: createUsageService({ store, keyring, audit, exportMaxBytes: config.exportMaxBytes }),
       audit,
-      webhooks: createWebhooksService({
-        store: store.webhooks,
-        keyring,
-        audit,
-        allowHttp: config.webhooks.allowHttp,
-        maxPerWorkspace: config.webhooks.maxPerWorkspace,
-      }),
+      webhooks: createWebhooksService({ store: store.webhooks, keyring, audit, config: config.webhooks }),
       close: async () => {
         await principals?.close();
         await store.close();
@@ -198,7 +192,8 @@ export async function startServer(
     store: runtime.store.webhooks,
     keyring: runtime.keyring,
     config: config.webhooks,
-    warn: (fields, message) => logger.warn(fields, message),
+    log: logger,
+    metrics,
   });
   try {
     await app.listen({ port: config.port, host: config.host });

@@ -6,8 +6,10 @@
  * for expiries every `scanIntervalMs` and prunes the delivery log. Everything it works from is
  * in the store, so a restart (or a SIGKILL) loses nothing: at least once.
  */
+import type { Logger } from 'pino';
 import type { WebhookConfig } from '../../config-webhooks.js';
 import type { Keyring } from '../../crypto/keyring.js';
+import type { WebhookMetrics } from '../../metrics/events.js';
 import type { ClaimedDelivery, DeliverySettlement, WebhookStore } from '../../store/webhook-store.js';
 import { attempt } from './delivery-attempt.js';
 import { secretBinding } from './webhooks.service.js';
@@ -17,9 +19,9 @@ export interface DispatcherDeps {
   keyring: Pick<Keyring, 'open'>;
   config: WebhookConfig;
   /** Told of a failure of the dispatcher itself (the store away...), never of a value. */
-  warn(fields: Record<string, unknown>, message: string): void;
-  /** Told of each settled attempt (metrics). */
-  onSettled?(outcome: DeliverySettlement['status'] | 'retry'): void;
+  log: Pick<Logger, 'warn'>;
+  /** Told of each attempt recorded (`ductape_webhook_deliveries_total`), when metrics are on. */
+  metrics?: WebhookMetrics;
 }
 
 const PRUNE_EVERY_MS = 3_600_000;
@@ -74,7 +76,10 @@ export class WebhookDispatcher {
         this.inFlight.add(sending);
       }
     } catch (error) {
-      this.deps.warn({ error: (error as Error).message }, 'webhook dispatcher: could not read the outbox');
+      this.deps.log.warn(
+        { error: (error as Error).message },
+        'webhook dispatcher: could not read the outbox',
+      );
     } finally {
       this.polling = false;
     }
@@ -92,7 +97,10 @@ export class WebhookDispatcher {
         await store.prune(now - config.keepLogMs);
       }
     } catch (error) {
-      this.deps.warn({ error: (error as Error).message }, 'webhook dispatcher: could not scan for expiries');
+      this.deps.log.warn(
+        { error: (error as Error).message },
+        'webhook dispatcher: could not scan for expiries',
+      );
     }
   }
 
@@ -107,7 +115,7 @@ export class WebhookDispatcher {
       outcome = await attempt(delivery, secret, config, this.stopping.signal);
     } catch (error) {
       // The signing secret did not open (its data key is not here): retried later, never sent unsigned.
-      this.deps.warn(
+      this.deps.log.warn(
         { webhook: delivery.webhook.id, error: (error as Error).name },
         'webhook dispatcher: could not open a signing secret',
       );
@@ -127,9 +135,12 @@ export class WebhookDispatcher {
     }
     try {
       await store.settle(delivery.id, delivery.leaseToken, outcome);
-      this.deps.onSettled?.(outcome.status === 'pending' ? 'retry' : outcome.status);
+      this.deps.metrics?.webhookAttempt(outcome.status === 'pending' ? 'retry' : outcome.status);
     } catch (error) {
-      this.deps.warn({ error: (error as Error).message }, 'webhook dispatcher: could not record an attempt');
+      this.deps.log.warn(
+        { error: (error as Error).message },
+        'webhook dispatcher: could not record an attempt',
+      );
     }
   }
 }

@@ -5,6 +5,7 @@
  * webhook id), never stored, logged or audited in the clear.
  */
 import type { CreatedWebhook, CreateWebhookInput, Webhook, WebhookDelivery } from '@ductape/sdk';
+import type { WebhookConfig } from '../../config-webhooks.js';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { ValueBinding } from '../../crypto/envelope.js';
 import { AppError } from '../../errors.js';
@@ -60,17 +61,16 @@ export interface WebhooksDeps {
   store: WebhookStore;
   keyring: Pick<Keyring, 'seal'>;
   audit: Pick<AuditService, 'entry' | 'guard'>;
-  /** DUCTAPE_WEBHOOK_ALLOW_HTTP */
-  allowHttp: boolean;
-  /** DUCTAPE_WEBHOOK_MAX_PER_WORKSPACE */
-  maxPerWorkspace: number;
+  /** DUCTAPE_WEBHOOK_ALLOW_HTTP and DUCTAPE_WEBHOOK_MAX_PER_WORKSPACE. */
+  config: Pick<WebhookConfig, 'allowHttp' | 'maxPerWorkspace'>;
 }
 
 export type WebhooksService = ReturnType<typeof createWebhooksService>;
 
 const notFound = (id: string): AppError => new AppError('WEBHOOK_NOT_FOUND', `Webhook '${id}' not found`);
 
-export function createWebhooksService({ store, keyring, audit, allowHttp, maxPerWorkspace }: WebhooksDeps) {
+export function createWebhooksService({ store, keyring, audit, config }: WebhooksDeps) {
+  const { allowHttp, maxPerWorkspace } = config;
   async function create(principal: Principal, input: CreateWebhookInput): Promise<CreatedWebhook> {
     authorize(principal, 'webhooks.manage');
     const url = checkWebhookUrl(input.url, allowHttp);
