@@ -20,7 +20,10 @@ describeEachBackend('webhook abuse', (backend) => {
     rawRequest(server.url, method, path, { token: as, ...(body === undefined ? {} : { body }) });
 
   before(async () => {
-    server = await startTestServer({ DUCTAPE_WEBHOOK_RETRY_BASE: '100ms' }, backend);
+    server = await startTestServer(
+      { DUCTAPE_WEBHOOK_RETRY_BASE: '100ms', DUCTAPE_WEBHOOK_MAX_PER_WORKSPACE: '3' },
+      backend,
+    );
     receiver = await startReceiver();
     elsewhere = await startReceiver();
     token = await accessToken(server.url, server.owner);
@@ -128,6 +131,26 @@ describeEachBackend('webhook abuse', (backend) => {
       await db.close();
     }
     await call('DELETE', `/v1/webhooks/${id}`);
+  });
+
+  it('a workspace holds at most DUCTAPE_WEBHOOK_MAX_PER_WORKSPACE webhooks; bad limits are refused', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const created = await call('POST', '/v1/webhooks', { url: receiver.url, events: ['secret.deleted'] });
+      assert.equal(created.status, 201, created.text);
+      ids.push((created.json as { id: string }).id);
+    }
+    assertErrorBody(
+      await call('POST', '/v1/webhooks', { url: receiver.url, events: ['secret.deleted'] }),
+      409,
+      'WEBHOOK_LIMIT',
+    );
+    for (const limit of ['0', '501', 'x', '1.5']) {
+      const answer = await call('GET', `/v1/webhooks/${ids[0]}/deliveries?limit=${limit}`);
+      assert.equal(assertErrorBody(answer, 400, 'VALIDATION_ERROR').field, 'limit');
+    }
+    assert.equal(assertErrorBody(await call('DELETE', '/v1/webhooks/not-an-id'), 400).field, 'id');
+    for (const id of ids) assert.equal((await call('DELETE', `/v1/webhooks/${id}`)).status, 200);
   });
 
   it('a redirect is not followed: the delivery fails, the other receiver never hears of it', async () => {

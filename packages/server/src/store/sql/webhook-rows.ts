@@ -139,6 +139,10 @@ export const WEBHOOK_SQL = {
       d.last_error, d.created_at, d.next_attempt_at, d.delivered_at
     FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
     WHERE d.webhook_id = ? ORDER BY d.created_at DESC, d.id DESC LIMIT ?`,
+  // Cheap looks before a dispatcher's poll takes a write transaction (or locks): usually nothing.
+  anyUnfanned: 'SELECT 1 AS found FROM webhook_events WHERE fanned_at IS NULL LIMIT 1',
+  anyDue: `SELECT 1 AS found FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ?
+    AND (lease_until IS NULL OR lease_until < ?) LIMIT 1`,
   settle: `UPDATE webhook_deliveries SET status = ?, attempts = ?, last_status = ?, last_error = ?,
       next_attempt_at = ?, delivered_at = ?, lease_until = NULL, lease_token = NULL
     WHERE id = ? AND lease_token = ?`,

@@ -110,7 +110,9 @@ export function postgresWebhooks({ query, transaction }: PgContext): WebhookStor
       return (await query<DeliveryRecord>(SQL.deliveries, [webhookId, limit])).rows.map(toDeliveryRow);
     },
 
-    fanOut(now, limit) {
+    async fanOut(now, limit) {
+      // Polled every second or so: one cheap read, and a transaction only when there is work.
+      if ((await query(SQL.anyUnfanned, [], 'webhook_any_unfanned')).rows.length === 0) return 0;
       return transaction(async (client) => {
         const events = (await client.query<EventRecord>(UNFANNED, [limit])).rows.map(toOutboxEvent);
         if (events.length === 0) return 0;
@@ -151,6 +153,7 @@ export function postgresWebhooks({ query, transaction }: PgContext): WebhookStor
       });
     },
     async claimDue(now, leaseMs, limit) {
+      if ((await query(SQL.anyDue, [now, now], 'webhook_any_due')).rows.length === 0) return [];
       const token = randomUUID();
       const claimed = await query<{ id: string }>(CLAIM, [now, limit, now + leaseMs, token]);
       if (claimed.rows.length === 0) return [];

@@ -64,6 +64,8 @@ export function sqliteWebhooks(
     delete: db.prepare(WEBHOOK_SQL.delete),
     deliveries: db.prepare(WEBHOOK_SQL.deliveries),
     settle: db.prepare(WEBHOOK_SQL.settle),
+    anyUnfanned: db.prepare(WEBHOOK_SQL.anyUnfanned),
+    anyDue: db.prepare(WEBHOOK_SQL.anyDue),
     pruneDeliveries: db.prepare(WEBHOOK_SQL.pruneDeliveries),
     pruneEvents: db.prepare(WEBHOOK_SQL.pruneEvents),
     pruneMarks: db.prepare(WEBHOOK_SQL.pruneMarks),
@@ -112,7 +114,9 @@ export function sqliteWebhooks(
       return (stmt.deliveries.all(webhookId, limit) as DeliveryRecord[]).map(toDeliveryRow);
     },
 
-    fanOut(now, limit) {
+    async fanOut(now, limit) {
+      // Polled every second or so: no write transaction (and no fsync) when there is nothing.
+      if (stmt.anyUnfanned.get() === undefined) return 0;
       return writes.run(() => {
         const events = (stmt.unfanned.all(limit) as EventRecord[]).map(toOutboxEvent);
         const hooks = new Map<string, WebhookRow[]>();
@@ -131,7 +135,8 @@ export function sqliteWebhooks(
         return events.length;
       });
     },
-    claimDue(now, leaseMs, limit) {
+    async claimDue(now, leaseMs, limit) {
+      if (stmt.anyDue.get(now, now) === undefined) return [];
       return writes.run(() => {
         const rows = stmt.due.all(now, now, limit) as DueRecord[];
         return rows.map((r) => {
