@@ -10,9 +10,6 @@ import {
   DUE_SELECT,
   EVENT_COLUMNS,
   eventValues,
-  expiryCandidates,
-  expiryCandidateValues,
-  expiryEvent,
   matches,
   toClaimed,
   toDeliveryRow,
@@ -24,9 +21,14 @@ import {
   type DeliveryRecord,
   type DueRecord,
   type EventRecord,
-  type ExpiryCandidate,
   type WebhookRecord,
 } from '../../sql/webhook-rows.js';
+import {
+  expiryCandidates,
+  expiryCandidateValues,
+  expiryEvent,
+  type ExpiryCandidate,
+} from '../../sql/webhook-expiry.js';
 import type { OutboxEvent, WebhookStore } from '../../webhook-store.js';
 import { appendAudit } from './postgres-audit.js';
 import { numbered, numberedAll, type PgContext, type Queryable } from './postgres-dialect.js';

@@ -9,9 +9,6 @@ import { newId } from '../../../ids.js';
 import {
   EVENT_COLUMNS,
   eventValues,
-  expiryCandidates,
-  expiryCandidateValues,
-  expiryEvent,
   matches,
   toDeliveryRow,
   toOutboxEvent,
@@ -24,9 +21,14 @@ import {
   type DeliveryRecord,
   type DueRecord,
   type EventRecord,
-  type ExpiryCandidate,
   type WebhookRecord,
 } from '../../sql/webhook-rows.js';
+import {
+  expiryCandidates,
+  expiryCandidateValues,
+  expiryEvent,
+  type ExpiryCandidate,
+} from '../../sql/webhook-expiry.js';
 import type { OutboxEvent, WebhookRow, WebhookStore } from '../../webhook-store.js';
 import type { SqliteAudit } from './sqlite-audit.js';
 import { parseList } from './sqlite-dialect.js';
