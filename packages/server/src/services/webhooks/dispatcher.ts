@@ -32,6 +32,9 @@ export class WebhookDispatcher {
   private pollTimer: NodeJS.Timeout | undefined;
   private scanTimer: NodeJS.Timeout | undefined;
   private polling = false;
+  private scanning = false;
+  /** Attempts in flight (at most `concurrency`). */
+  private sending = 0;
   private lastPrune = 0;
   private readonly pollMs: number;
 
@@ -41,12 +44,18 @@ export class WebhookDispatcher {
   }
 
   start(): void {
-    this.pollTimer = setInterval(() => void this.poll(), this.pollMs);
-    this.scanTimer = setInterval(() => void this.scan(), this.deps.config.scanIntervalMs);
+    this.pollTimer = setInterval(() => this.track(this.poll()), this.pollMs);
+    this.scanTimer = setInterval(() => this.track(this.scan()), this.deps.config.scanIntervalMs);
     // Timers of their own: they never keep a stopping process alive.
     this.pollTimer.unref();
     this.scanTimer.unref();
-    void this.scan();
+    this.track(this.scan());
+  }
+
+  /** Work a stop waits for: a poll or scan under way, and the attempts in flight. */
+  private track(work: Promise<void>): void {
+    const tracked = work.finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
   }
 
   /** Stops the timers and aborts attempts in flight (they are retried: nothing is lost). */
@@ -54,7 +63,8 @@ export class WebhookDispatcher {
     clearInterval(this.pollTimer);
     clearInterval(this.scanTimer);
     this.stopping.abort();
-    await Promise.allSettled([...this.inFlight]);
+    // Until nothing is left: a poll under way may still start attempts (they end at once).
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
   private get stopped(): boolean {
@@ -68,12 +78,12 @@ export class WebhookDispatcher {
     try {
       const now = Date.now();
       await this.deps.store.fanOut(now, 100);
-      const free = this.deps.config.concurrency - this.inFlight.size;
+      const free = this.deps.config.concurrency - this.sending;
       if (free <= 0 || this.stopped) return;
       const claimed = await this.deps.store.claimDue(now, this.deps.config.leaseMs, free);
       for (const delivery of claimed) {
-        const sending = this.send(delivery).finally(() => this.inFlight.delete(sending));
-        this.inFlight.add(sending);
+        this.sending++;
+        this.track(this.send(delivery).finally(() => this.sending--));
       }
     } catch (error) {
       this.deps.log.warn(
@@ -87,7 +97,8 @@ export class WebhookDispatcher {
 
   /** Writes the expiry events due; prunes the delivery log now and then. */
   async scan(): Promise<void> {
-    if (this.stopped) return;
+    if (this.scanning || this.stopped) return;
+    this.scanning = true;
     const { config, store } = this.deps;
     try {
       const now = Date.now();
@@ -101,6 +112,8 @@ export class WebhookDispatcher {
         { error: (error as Error).message },
         'webhook dispatcher: could not scan for expiries',
       );
+    } finally {
+      this.scanning = false;
     }
   }
 
