@@ -111,8 +111,11 @@ export interface WebhookStore {
 
   /** Turns up to `limit` unfanned events into deliveries to the webhooks they match. */
   fanOut(now: number, limit: number): Promise<number>;
-  /** Claims up to `limit` due deliveries for `leaseMs`. */
-  claimDue(now: number, leaseMs: number, limit: number): Promise<ClaimedDelivery[]>;
+  /**
+   * Claims up to `limit` due deliveries for `leaseMs`: at most one per webhook, and none of
+   * the webhooks in `busy` (those the caller is sending to already).
+   */
+  claimDue(now: number, leaseMs: number, limit: number, busy: readonly string[]): Promise<ClaimedDelivery[]>;
   /** Records an attempt; ignored when the claim was lost meanwhile (or the webhook deleted). */
   settle(id: string, leaseToken: string, outcome: DeliverySettlement): Promise<void>;
   /** Writes the expiry events due (see ExpiryScan); returns how many. */

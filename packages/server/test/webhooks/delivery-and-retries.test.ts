@@ -120,27 +120,27 @@ describeEachBackend('webhook delivery', (backend) => {
   it('a secret expiring in a few seconds gives secret.expiring, then secret.expired', async () => {
     receiver.received.length = 0;
     const now = Math.floor(Date.now() / 1000);
+    const expiresAt = now + 3;
     // Expired before the workspace had a webhook: old news, not announced.
     assert.equal(
       (await call('POST', '/v1/secrets', { key: 'LONG_GONE', value: 'x', expires_at: now - 3600 })).status,
       201,
     );
-    const created = await call('POST', '/v1/webhooks', {
-      url: receiver.url,
-      events: ['secret.expiring', 'secret.expired'],
-    });
-    receiver.secret = (created.json as { secret: string }).secret;
-    const expiresAt = now + 3;
-    assert.equal(
-      (await call('POST', '/v1/secrets', { key: 'SOON', value: 'x', expires_at: expiresAt })).status,
-      201,
-    );
-    // Revoked: no expiry events.
+    // Revoked (before the webhook, so no scan sees it unrevoked): no expiry events.
     assert.equal(
       (await call('POST', '/v1/secrets', { key: 'REVOKED_SOON', value: 'x', expires_at: expiresAt })).status,
       201,
     );
     assert.equal((await call('POST', '/v1/secrets/REVOKED_SOON/revoke')).status, 200);
+    const created = await call('POST', '/v1/webhooks', {
+      url: receiver.url,
+      events: ['secret.expiring', 'secret.expired'],
+    });
+    receiver.secret = (created.json as { secret: string }).secret;
+    assert.equal(
+      (await call('POST', '/v1/secrets', { key: 'SOON', value: 'x', expires_at: expiresAt })).status,
+      201,
+    );
     await until(() => receiver.received.length >= 2, 15_000, 'the expiry events');
     await new Promise((r) => setTimeout(r, 1000));
     assert.deepEqual(

@@ -33,8 +33,9 @@ export class WebhookDispatcher {
   private scanTimer: NodeJS.Timeout | undefined;
   private polling = false;
   private scanning = false;
-  /** Attempts in flight (at most `concurrency`). */
-  private sending = 0;
+  private pollAgain = false;
+  /** The webhooks this node is sending to, one attempt each (at most `concurrency`). */
+  private readonly sending = new Set<string>();
   private lastPrune = 0;
   private readonly pollMs: number;
 
@@ -71,20 +72,38 @@ export class WebhookDispatcher {
     return this.stopping.signal.aborted;
   }
 
-  /** Fans out new events, then claims as many due deliveries as there are free slots. */
+  /**
+   * Fans out new events, then claims as many due deliveries as there are free slots, one per
+   * webhook this node is not sending to already: a slow receiver holds one slot, and its
+   * deliveries wait for each other, not the others'. Called again as soon as an attempt ends.
+   */
   async poll(): Promise<void> {
-    if (this.polling || this.stopped) return;
+    if (this.stopped) return;
+    if (this.polling) {
+      this.pollAgain = true;
+      return;
+    }
     this.polling = true;
     try {
-      const now = Date.now();
-      await this.deps.store.fanOut(now, 100);
-      const free = this.deps.config.concurrency - this.sending;
-      if (free <= 0 || this.stopped) return;
-      const claimed = await this.deps.store.claimDue(now, this.deps.config.leaseMs, free);
-      for (const delivery of claimed) {
-        this.sending++;
-        this.track(this.send(delivery).finally(() => this.sending--));
-      }
+      do {
+        this.pollAgain = false;
+        const now = Date.now();
+        await this.deps.store.fanOut(now, 100);
+        const free = this.deps.config.concurrency - this.sending.size;
+        if (free <= 0 || this.stopped) return;
+        const busy = [...this.sending];
+        const claimed = await this.deps.store.claimDue(now, this.deps.config.leaseMs, free, busy);
+        for (const delivery of claimed) {
+          const webhook = delivery.webhook.id;
+          this.sending.add(webhook);
+          this.track(
+            this.send(delivery).finally(() => {
+              this.sending.delete(webhook);
+              this.track(this.poll());
+            }),
+          );
+        }
+      } while (this.pollAgain && !this.stopped);
     } catch (error) {
       this.deps.log.warn(
         { error: (error as Error).message },

@@ -6,6 +6,7 @@
 import type { WebhookEventType } from '@ductape/sdk';
 import { newId } from '../../ids.js';
 import type { AuditAppend } from '../audit-store.js';
+import type { SqlDialect } from './dialect.js';
 import type { ActorType, ClaimedDelivery, DeliveryRow, OutboxEvent, WebhookRow } from '../webhook-store.js';
 
 export const WEBHOOK_COLUMNS =
@@ -160,9 +161,19 @@ export const DUE_SELECT = `SELECT d.id AS delivery_id, d.attempts, w.id AS webho
       .map((c) => `e.${c}`)
       .join(', ')}
   FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN webhook_events e ON e.id = d.event_id`;
-export const DUE_DELIVERIES = `${DUE_SELECT}
-  WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until < ?)
-  ORDER BY d.next_attempt_at LIMIT ?`;
+/**
+ * The ids of up to `?` deliveries due and not held by a live lease, oldest first, at most one
+ * per webhook and none of the webhooks listed (those this node is already sending to): so a
+ * receiver that is slow or hangs holds one of a node's slots, never all of them.
+ * Placeholders: now, now, the webhooks left out (a list parameter), the limit.
+ */
+export const dueIds = (dialect: SqlDialect): string => `SELECT c.id FROM (
+    SELECT d.id, d.next_attempt_at,
+      ROW_NUMBER() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.id) AS n
+    FROM webhook_deliveries d
+    WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until < ?)
+      AND NOT (${dialect.inList('d.webhook_id')})
+  ) c WHERE c.n = 1 ORDER BY c.next_attempt_at, c.id LIMIT ?`;
 
 export interface DueRecord extends EventRecord {
   delivery_id: string;

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { newId } from '../../../ids.js';
 import {
   DUE_SELECT,
+  dueIds,
   EVENT_COLUMNS,
   eventValues,
   matches,
@@ -31,7 +32,7 @@ import {
 } from '../../sql/webhook-expiry.js';
 import type { OutboxEvent, WebhookStore } from '../../webhook-store.js';
 import { appendAudit } from './postgres-audit.js';
-import { numbered, numberedAll, type PgContext, type Queryable } from './postgres-dialect.js';
+import { numbered, numberedAll, PG_DIALECT, type PgContext, type Queryable } from './postgres-dialect.js';
 
 const SQL = numberedAll(WEBHOOK_SQL);
 
@@ -63,12 +64,13 @@ export async function appendEvents(client: Queryable, events: readonly OutboxEve
 
 const UNFANNED = `SELECT ${EVENT_COLUMNS} FROM webhook_events WHERE fanned_at IS NULL
   ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED`;
-const CLAIM = `WITH due AS (
-    SELECT id FROM webhook_deliveries
-    WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
-    ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-  UPDATE webhook_deliveries d SET lease_until = $3, lease_token = $4 FROM due WHERE d.id = due.id
-  RETURNING d.id`;
+/** Locks the due rows (SKIP LOCKED: those another node is claiming) and leases them. */
+const CLAIM = numbered(`WITH due AS (
+    SELECT id FROM webhook_deliveries WHERE id IN (${dueIds(PG_DIALECT)})
+      AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?)
+    FOR UPDATE SKIP LOCKED)
+  UPDATE webhook_deliveries d SET lease_until = ?, lease_token = ? FROM due WHERE d.id = due.id
+  RETURNING d.id`);
 const CLAIMED = `${DUE_SELECT} WHERE d.lease_token = $1`;
 const MARK_AND_EVENT = `WITH mark AS (
     INSERT INTO webhook_expiry_marks (secret_id, expires_at, lead_seconds) VALUES ($1, $2, $3)
@@ -154,10 +156,10 @@ export function postgresWebhooks({ query, transaction }: PgContext): WebhookStor
         return events.length;
       });
     },
-    async claimDue(now, leaseMs, limit) {
+    async claimDue(now, leaseMs, limit, busy) {
       if ((await query(SQL.anyDue, [now, now], 'webhook_any_due')).rows.length === 0) return [];
       const token = randomUUID();
-      const claimed = await query<{ id: string }>(CLAIM, [now, limit, now + leaseMs, token]);
+      const claimed = await query<{ id: string }>(CLAIM, [now, now, busy, limit, now, now + leaseMs, token]);
       if (claimed.rows.length === 0) return [];
       // The rows this claim holds (its token), with what sending them needs.
       const { rows } = await query<DueRecord>(CLAIMED, [token]);

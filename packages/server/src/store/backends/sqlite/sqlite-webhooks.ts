@@ -16,7 +16,8 @@ import {
   WEBHOOK_COLUMNS,
   WEBHOOK_SQL,
   webhookValues,
-  DUE_DELIVERIES,
+  DUE_SELECT,
+  dueIds,
   toClaimed,
   type DeliveryRecord,
   type DueRecord,
@@ -31,7 +32,7 @@ import {
 } from '../../sql/webhook-expiry.js';
 import type { OutboxEvent, WebhookRow, WebhookStore } from '../../webhook-store.js';
 import type { SqliteAudit } from './sqlite-audit.js';
-import { parseList } from './sqlite-dialect.js';
+import { listParam, parseList, SQLITE_DIALECT } from './sqlite-dialect.js';
 import type { WriteQueue } from './write-queue.js';
 
 export interface SqliteOutbox {
@@ -80,7 +81,7 @@ export function sqliteWebhooks(
        VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (event_id, webhook_id) DO NOTHING`,
     ),
     fanned: db.prepare('UPDATE webhook_events SET fanned_at = ? WHERE id = ?'),
-    due: db.prepare(DUE_DELIVERIES),
+    due: db.prepare(`${DUE_SELECT} WHERE d.id IN (${dueIds(SQLITE_DIALECT)})`),
     lease: db.prepare('UPDATE webhook_deliveries SET lease_until = ?, lease_token = ? WHERE id = ?'),
     mark: db.prepare(
       'INSERT INTO webhook_expiry_marks (secret_id, expires_at, lead_seconds) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
@@ -137,10 +138,10 @@ export function sqliteWebhooks(
         return events.length;
       });
     },
-    async claimDue(now, leaseMs, limit) {
+    async claimDue(now, leaseMs, limit, busy) {
       if (stmt.anyDue.get(now, now) === undefined) return [];
       return writes.run(() => {
-        const rows = stmt.due.all(now, now, limit) as DueRecord[];
+        const rows = stmt.due.all(now, now, listParam(busy), limit) as DueRecord[];
         return rows.map((r) => {
           const claimed = toClaimed(r, randomUUID());
           stmt.lease.run(now + leaseMs, claimed.leaseToken, claimed.id);
