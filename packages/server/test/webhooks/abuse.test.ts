@@ -167,8 +167,18 @@ describeEachBackend('webhook abuse', (backend) => {
     assert.equal(delivery?.last_status, 302);
     assert.match(String(delivery?.last_error), /redirect not followed/);
     assert.equal(elsewhere.received.length, 0);
-    // Deleting the webhook stops its deliveries.
+    // Deleting the webhook stops its deliveries: none is left to attempt.
     assert.equal((await call('DELETE', `/v1/webhooks/${id}`)).status, 200);
+    const db = await openRawDb(backend, server.env);
+    try {
+      const left = await db.query<{ n: number | string }>(
+        'SELECT count(*) AS n FROM webhook_deliveries WHERE webhook_id = ?',
+        [id],
+      );
+      assert.equal(Number(left[0]?.n), 0);
+    } finally {
+      await db.close();
+    }
     const before = receiver.received.length;
     await new Promise((r) => setTimeout(r, 1000));
     assert.ok(

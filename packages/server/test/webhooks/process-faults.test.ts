@@ -67,6 +67,45 @@ describeEachBackend('webhooks survive SIGKILL', (backend) => {
   });
 });
 
+describeEachBackend('webhooks and an orderly stop', (backend) => {
+  it('SIGTERM does not wait for a hanging receiver; the attempt is due again at once after a restart', async () => {
+    // A long timeout and lease: only the stop's hand-back can make the delivery prompt.
+    const store = await storeEnv(backend, { ...FAST, DUCTAPE_WEBHOOK_TIMEOUT: '60s' });
+    const receiver = await startReceiver();
+    let server: ServerProcess | undefined;
+    try {
+      const owner = await workspace(store.env);
+      server = await startServerProcess(store.env);
+      const token = await accessToken(server.url, owner);
+      const created = await rawRequest(server.url, 'POST', '/v1/webhooks', {
+        token,
+        body: { url: receiver.url, events: ['secret.created'] },
+      });
+      receiver.secret = (created.json as { secret: string }).secret;
+      receiver.answer = 'hang';
+      await rawRequest(server.url, 'POST', '/v1/secrets', { token, body: { key: 'HELD', value: 'x' } });
+      await until(() => receiver.received.length >= 1, 10_000, 'the hanging attempt');
+      const stopping = Date.now();
+      assert.equal((await server.stop()).code, 0);
+      assert.ok(Date.now() - stopping < 5000, `the stop took ${Date.now() - stopping} ms`);
+      receiver.answer = 200;
+      server = await startServerProcess(store.env);
+      const restarted = Date.now();
+      await until(
+        () => receiver.received.some((r) => r.answered === 200),
+        10_000,
+        'the delivery after the restart',
+      );
+      assert.ok(Date.now() - restarted < 5000, 'not held back by the 60 s lease');
+      assert.equal(new Set(receiver.received.map((r) => r.json.id)).size, 1);
+    } finally {
+      await server?.stop();
+      await receiver.close();
+      await store.cleanup();
+    }
+  });
+});
+
 describe('two nodes on one PostgreSQL', { skip: PG_SKIP_REASON }, () => {
   it('deliver each of N events exactly once', async () => {
     const store = await storeEnv('postgres', FAST);
