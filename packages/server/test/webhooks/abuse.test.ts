@@ -139,7 +139,14 @@ describeEachBackend('webhook abuse', (backend) => {
       const created = await call('POST', '/v1/webhooks', { url: receiver.url, events: ['secret.deleted'] });
       assert.equal(created.status, 201, created.text);
       ids.push((created.json as { id: string }).id);
+      await new Promise((r) => setTimeout(r, 5));
     }
+    const listed = (await call('GET', '/v1/webhooks')).json as { webhooks: { id: string }[] };
+    assert.deepEqual(
+      listed.webhooks.map((w) => w.id),
+      [...ids].reverse(),
+      'newest first',
+    );
     assertErrorBody(
       await call('POST', '/v1/webhooks', { url: receiver.url, events: ['secret.deleted'] }),
       409,
