@@ -33,7 +33,7 @@ import { createSignInService, type SignInService } from './services/identity/sig
 import { SigningKeys } from './services/keys/signing-keys.js';
 import { createTokensService, type TokensService } from './services/identity/tokens.service.js';
 import { createUsageService, type UsageService } from './services/secrets/usage.service.js';
-import { WebhookDispatcher } from './services/webhooks/dispatcher.js';
+import { dispatcherOf } from './services/webhooks/dispatcher.js';
 import { createWebhooksService, type WebhooksService } from './services/webhooks/webhooks.service.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/types.js';
@@ -188,13 +188,7 @@ export async function startServer(
   });
   let metricsListener: MetricsListener | undefined;
   // Webhook deliveries and expiry events, on timers of their own (services/webhooks/dispatcher.ts).
-  const dispatcher = new WebhookDispatcher({
-    store: runtime.store.webhooks,
-    keyring: runtime.keyring,
-    config: config.webhooks,
-    log: logger,
-    metrics,
-  });
+  const dispatcher = dispatcherOf(runtime, logger, metrics);
   try {
     await app.listen({ port: config.port, host: config.host });
     dispatcher.start();

@@ -26,6 +26,20 @@ export interface DispatcherDeps {
 
 const PRUNE_EVERY_MS = 3_600_000;
 
+/** The dispatcher of a server's runtime (main.ts): its store, keyring and webhook settings. */
+export function dispatcherOf(
+  runtime: {
+    store: { webhooks: WebhookStore };
+    keyring: Pick<Keyring, 'open'>;
+    config: { webhooks: WebhookConfig };
+  },
+  log: Pick<Logger, 'warn'>,
+  metrics?: WebhookMetrics,
+): WebhookDispatcher {
+  const { store, keyring, config } = runtime;
+  return new WebhookDispatcher({ store: store.webhooks, keyring, config: config.webhooks, log, metrics });
+}
+
 export class WebhookDispatcher {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
