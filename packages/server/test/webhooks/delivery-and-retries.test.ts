@@ -106,7 +106,7 @@ describeEachBackend('webhook delivery', (backend) => {
     assert.deepEqual(
       types.sort(),
       [
-        'secret.deleted@null',
+        'secret.deleted@3',
         'secret.restored@2',
         'secret.revoked@2',
         'secret.updated@2',

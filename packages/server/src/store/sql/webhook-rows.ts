@@ -202,6 +202,8 @@ const EVENT_OF_ACTION: Readonly<Record<string, WebhookEventType>> = {
 
 /** What of a secret an event carries. */
 export interface EventSubject {
+  /** The version the change leaves (or, deleted, the last one). */
+  version: number;
   expiresAt: number | null;
   scope: string[];
   envs: string[];
@@ -223,7 +225,7 @@ export function outboxEventsOf(audit: AuditAppend | undefined, subject: EventSub
       workspaceId: audit.workspaceId,
       type,
       key: e.secretKey,
-      version: e.version,
+      version: e.version ?? subject.version,
       actorType: e.actorType === 'anonymous' ? 'system' : e.actorType,
       actorId: e.actorId,
       expiresAt: subject.expiresAt,
