@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { webhookConfig, webhookVariables, type WebhookConfig } from './config-webhooks.js';
 import { isMasterKey, masterKeyList, oneOf, optionalText, refuse, wholeNumber } from './config-values.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -76,6 +77,8 @@ export interface Config {
   readonly auditReads: 'required' | 'best-effort';
   /** The Prometheus metrics listener; undefined (off, the default) without DUCTAPE_METRICS_PORT. */
   readonly metrics: MetricsConfig | undefined;
+  /** Webhook delivery and expiry events (`DUCTAPE_WEBHOOK_*`, config-webhooks.ts). */
+  readonly webhooks: WebhookConfig;
 }
 
 export interface MetricsConfig {
@@ -255,6 +258,7 @@ export function loadConfig(env: Env = process.env): Config {
     accessTokenTtlSeconds: v.DUCTAPE_ACCESS_TOKEN_TTL,
     versionsToKeep: v.DUCTAPE_KEEP_VERSIONS,
     metrics: metricsConfig(env, v.PORT),
+    webhooks: webhookConfig(parse(webhookVariables, env)),
     postgres,
     signInLimits: Object.freeze({
       failuresPerAddress: v.DUCTAPE_SIGNIN_FAILURES_PER_IP,

@@ -33,6 +33,8 @@ import { createSignInService, type SignInService } from './services/identity/sig
 import { SigningKeys } from './services/keys/signing-keys.js';
 import { createTokensService, type TokensService } from './services/identity/tokens.service.js';
 import { createUsageService, type UsageService } from './services/secrets/usage.service.js';
+import { dispatcherOf } from './services/webhooks/dispatcher.js';
+import { createWebhooksService, type WebhooksService } from './services/webhooks/webhooks.service.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/types.js';
 
@@ -47,6 +49,7 @@ export interface Runtime {
   tokens: TokensService;
   usage: UsageService;
   audit: AuditService;
+  webhooks: WebhooksService;
   /** The cache authentication reads through; only in a server (`cachePrincipals`). */
   principals?: PrincipalCache;
   close(): Promise<void>;
@@ -81,7 +84,7 @@ export async function openRuntime(
   const opened = await openStore(config, log);
   const metrics = options.metrics;
   // Store query latency and errors, measured at the store's boundary (metrics/store-metrics.ts).
-  const store = metrics ? metrics.store.measure(opened, ['keys', 'integrity']) : opened;
+  const store = metrics ? metrics.store.measure(opened, ['keys', 'integrity', 'webhooks']) : opened;
   if (store.migration.from !== store.migration.to) {
     log?.info(store.migration, `migrated the ${store.backend} schema to version ${store.migration.to}`);
   }
@@ -140,6 +143,7 @@ export async function openRuntime(
       tokens: createTokensService({ store, audit }),
       usage: createUsageService({ store, keyring, audit, exportMaxBytes: config.exportMaxBytes }),
       audit,
+      webhooks: createWebhooksService({ store: store.webhooks, keyring, audit, config: config.webhooks }),
       close: async () => {
         await principals?.close();
         await store.close();
@@ -176,14 +180,18 @@ export async function startServer(
     tokens: runtime.tokens,
     usage: runtime.usage,
     audit: runtime.audit,
+    webhooks: runtime.webhooks,
     ready: () => runtime.store.ping(),
     logger,
     http: config.http,
     metrics: metrics?.http,
   });
   let metricsListener: MetricsListener | undefined;
+  // Webhook deliveries and expiry events, on timers of their own (services/webhooks/dispatcher.ts).
+  const dispatcher = dispatcherOf(runtime, logger, metrics);
   try {
     await app.listen({ port: config.port, host: config.host });
+    dispatcher.start();
     if (metrics && config.metrics) {
       registerExpiryMetrics(metrics.registry, expiryFromListings(runtime.store), {
         onError: (error) =>
@@ -195,6 +203,7 @@ export async function startServer(
       });
     }
   } catch (error) {
+    await dispatcher.stop();
     await app.close();
     await runtime.close();
     throw error;
@@ -212,6 +221,8 @@ export async function startServer(
       closing ??= (async () => {
         await metricsListener?.close();
         await app.close();
+        // Before the store closes: attempts in flight are recorded as not made.
+        await dispatcher.stop();
         await runtime.close();
       })();
       return closing;

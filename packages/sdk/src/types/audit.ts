@@ -20,6 +20,8 @@ export type AuditAction =
   | 'user.rotate_key'
   | 'token.create'
   | 'token.revoke'
+  | 'webhook.create'
+  | 'webhook.delete'
   | 'key.rotate_master'
   | 'key.rotate_workspace'
   | 'key.rotate_server'
@@ -45,6 +47,8 @@ export const AUDIT_ACTIONS: readonly AuditAction[] = [
   'user.rotate_key',
   'token.create',
   'token.revoke',
+  'webhook.create',
+  'webhook.delete',
   'key.rotate_master',
   'key.rotate_workspace',
   'key.rotate_server',

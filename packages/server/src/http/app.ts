@@ -11,6 +11,7 @@ import type { SignInService } from '../services/identity/sign-in.service.js';
 import type { SecretsService } from '../services/secrets/secrets.service.js';
 import type { TokensService } from '../services/identity/tokens.service.js';
 import type { UsageService } from '../services/secrets/usage.service.js';
+import type { WebhooksService } from '../services/webhooks/webhooks.service.js';
 import type { HttpMetrics } from '../metrics/http-metrics.js';
 import { AppError } from '../errors.js';
 import { limitConnectionsPerAddress } from './connection-limits.js';
@@ -28,6 +29,7 @@ import { registerSecretsRoutes } from './routes/secrets.routes.js';
 import { registerTokensRoutes } from './routes/tokens.routes.js';
 import { registerUsageRoutes } from './routes/usage.routes.js';
 import { registerUsersRoutes } from './routes/users.routes.js';
+import { registerWebhooksRoutes } from './routes/webhooks.routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -43,6 +45,7 @@ export interface AppDeps {
   tokens: TokensService;
   usage: UsageService;
   audit: AuditService;
+  webhooks: WebhooksService;
   /** Resolves when the store answers; used by /readyz. */
   ready: () => Promise<void>;
   logger: FastifyBaseLogger;
@@ -168,6 +171,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     registerTokensRoutes(authenticated, deps.tokens);
     registerUsersRoutes(authenticated, deps.members);
     registerAuditRoutes(authenticated, deps.audit);
+    registerWebhooksRoutes(authenticated, deps.webhooks);
   });
   return app;
 }

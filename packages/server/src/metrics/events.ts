@@ -32,3 +32,10 @@ export interface AuditMetrics {
   /** One group commit of audit entries: how many, how long it took, whether it was written. */
   auditBatch(entries: number, seconds: number, ok: boolean): void;
 }
+
+/** How a webhook delivery attempt ended: delivered, to be retried, or given up (`failed`). */
+export type WebhookOutcome = 'delivered' | 'retry' | 'failed';
+
+export interface WebhookMetrics {
+  webhookAttempt(outcome: WebhookOutcome): void;
+}

@@ -17,6 +17,8 @@ import type {
   RateLimitMetrics,
   RateLimitName,
   SignInMetrics,
+  WebhookMetrics,
+  WebhookOutcome,
 } from './events.js';
 import { createHttpMetrics, type HttpMetrics } from './http-metrics.js';
 import { createStoreMetrics, type StoreMetrics } from './store-metrics.js';
@@ -26,7 +28,8 @@ export const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 ];
 
-export interface Metrics extends SignInMetrics, RateLimitMetrics, PrincipalCacheMetrics, AuditMetrics {
+export interface Metrics
+  extends SignInMetrics, RateLimitMetrics, PrincipalCacheMetrics, AuditMetrics, WebhookMetrics {
   readonly registry: Registry;
   readonly http: HttpMetrics;
   readonly store: StoreMetrics;
@@ -80,6 +83,13 @@ export function createMetrics(): Metrics {
     registers,
   });
 
+  const deliveries = new Counter({
+    name: 'ductape_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by this node, by outcome (delivered, retry: failed and scheduled again, failed: given up)',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+
   // Every fixed series starts at 0, so a rate() sees its first increase.
   for (const result of ['success', 'failure'] as const) {
     signIns.labels(result).inc(0);
@@ -100,6 +110,7 @@ export function createMetrics(): Metrics {
   };
   for (const kind of Object.values(lookupSeries)) for (const series of Object.values(kind)) series.inc(0);
   batchFailures.inc(0);
+  for (const outcome of ['delivered', 'retry', 'failed'] as const) deliveries.labels(outcome).inc(0);
 
   return {
     registry,
@@ -109,6 +120,7 @@ export function createMetrics(): Metrics {
     serviceToken: (result: AttemptResult) => serviceTokens.labels(result).inc(),
     rateLimited: (limit: RateLimitName) => refusals.labels(limit).inc(),
     principalLookup: (kind: 'user' | 'token', result: CacheResult) => lookupSeries[kind][result].inc(),
+    webhookAttempt: (outcome: WebhookOutcome) => deliveries.labels(outcome).inc(),
     auditBatch(entries: number, seconds: number, ok: boolean) {
       batchEntries.observe(entries);
       batchSeconds.observe(seconds);

@@ -31,6 +31,10 @@ export const DATA_TABLES: readonly DataTable[] = [
   { name: 'audit_log', key: ['workspace_id', 'seq'], since: 4 },
   { name: 'audit_heads', key: ['workspace_id'], since: 4 },
   { name: 'workspace_usage', key: ['workspace_id'], since: 6 },
+  { name: 'webhooks', key: ['id'], since: 7 },
+  { name: 'webhook_events', key: ['id'], since: 7 },
+  { name: 'webhook_deliveries', key: ['id'], since: 7 },
+  { name: 'webhook_expiry_marks', key: ['secret_id', 'expires_at', 'lead_seconds'], since: 7 },
 ];
 
 /** The data tables of a database at schema `version`, in insertion order. */

@@ -9,7 +9,9 @@
  *   value and its version, and no write is lost;
  * - every lookup of a secret is scoped by workspace id;
  * - the audit entry given with a change is written in the change's own transaction (see
- *   audit-store.ts): a change whose entry cannot be written does not happen.
+ *   audit-store.ts): a change whose entry cannot be written does not happen;
+ * - so is the change's webhook event (`outboxEventsOf` of that entry, see webhook-store.ts),
+ *   only while the workspace has a webhook.
  */
 import type { TokenType } from '@ductape/sdk';
 import type { WrappedKeySource } from '../crypto/keyring.js';

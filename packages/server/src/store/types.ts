@@ -5,7 +5,8 @@
  * - identity-store.ts: workspaces, users and service tokens;
  * - audit-store.ts: the audit chains;
  * - key-store.ts (`Store.keys`): data keys and server keys;
- * - integrity-store.ts (`Store.integrity`): row MAC upkeep.
+ * - integrity-store.ts (`Store.integrity`): row MAC upkeep;
+ * - webhook-store.ts (`Store.webhooks`): webhooks, the outbox and deliveries.
  * Services depend on the domain interfaces they use; the composition root opens the Store.
  */
 import type { AuditStore } from './audit-store.js';
@@ -13,6 +14,7 @@ import type { IdentityStore } from './identity-store.js';
 import type { IntegrityStore } from './integrity-store.js';
 import type { KeyStore } from './key-store.js';
 import type { SecretSizes, SecretStore } from './secret-store.js';
+import type { WebhookStore } from './webhook-store.js';
 
 export type StoreBackend = 'sqlite' | 'postgres';
 
@@ -33,11 +35,14 @@ export interface Store extends SecretStore, SecretSizes, IdentityStore, AuditSto
   readonly keys: KeyStore;
   /** Row MACs: converting workspaces from before them, and checking every row. */
   readonly integrity: IntegrityStore;
+  /** Webhooks, their outbox of events and their deliveries. */
+  readonly webhooks: WebhookStore;
 }
 
 export type * from './audit-store.js';
 export type * from './identity-store.js';
 export type * from './key-store.js';
 export type * from './secret-store.js';
+export type * from './webhook-store.js';
 export type { WrappedDataKey } from '../crypto/keyring.js';
 export * from './errors.js';

@@ -14,6 +14,7 @@ import formatsModule from 'ajv-formats';
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { describeEachBackend } from '../helpers/backends.js';
+import { accessToken } from '../helpers/http.js';
 import { startRecordingServer, type Recorded, type RecordingServer } from './recording-server.js';
 
 const Ajv2020 = ajvModule.default;
@@ -185,6 +186,30 @@ async function drive(server: RecordingServer): Promise<void> {
   await owner.tokens.revoke(minted.token_id);
   await refused(owner.tokens.revoke('0123456789abcdef01234567'), 404);
   await refused(program.whoami(), 401);
+
+  // Webhooks through plain fetch (the SDK's client is built apart).
+  const bearer = `Bearer ${await accessToken(url, server.owner)}`;
+  const hooks = (method: string, path = '', body?: unknown) =>
+    fetch(`${url}/v1/webhooks${path}`, {
+      method,
+      headers:
+        body === undefined
+          ? { authorization: bearer }
+          : { authorization: bearer, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  const hook = (await (
+    await hooks('POST', '', { url: 'https://hooks.example.com/in', events: ['secret.created'], app: 'web' })
+  ).json()) as { id: string };
+  assert.equal(
+    (await hooks('POST', '', { url: 'http://example.com/in', events: ['secret.created'] })).status,
+    400,
+  );
+  assert.equal((await hooks('GET')).status, 200);
+  assert.equal((await hooks('GET', `/${hook.id}/deliveries?limit=5`)).status, 200);
+  assert.equal((await hooks('DELETE', `/${hook.id}`)).status, 200);
+  assert.equal((await hooks('DELETE', `/${hook.id}`)).status, 404);
+  assert.equal((await hooks('GET', `/${hook.id}/deliveries`)).status, 404);
 
   const viewerCredentials = await owner.users.create({ role: 'viewer' });
   const viewer = new Ductape({ ...viewerCredentials, url });

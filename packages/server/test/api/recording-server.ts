@@ -55,6 +55,7 @@ export async function startRecordingServer(backend: BackendName): Promise<Record
     tokens: runtime.tokens,
     usage: runtime.usage,
     audit: runtime.audit,
+    webhooks: runtime.webhooks,
     ready: () => runtime.store.ping(),
     logger,
     http: config.http,

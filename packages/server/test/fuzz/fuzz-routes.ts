@@ -105,6 +105,11 @@ export const ROUTES: readonly RouteFuzz[] = [
   { method: 'DELETE', route: '/v1/users/:id', auth: true, param: userParam, body: none },
   { method: 'POST', route: '/v1/users/:id/rotate-key', auth: true, param: userParam, body: none },
   { method: 'GET', route: '/v1/audit', auth: true, query: urls.auditQuery },
+  // No webhook exists: an id names none (a user's id is a well-formed one).
+  { method: 'POST', route: '/v1/webhooks', auth: true, body: () => specs.webhook },
+  { method: 'GET', route: '/v1/webhooks', auth: true },
+  { method: 'DELETE', route: '/v1/webhooks/:id', auth: true, param: userParam, body: none },
+  { method: 'GET', route: '/v1/webhooks/:id/deliveries', auth: true, param: userParam },
 ];
 
 /** Header values Node's client will send (no CR, LF or NUL; bytes up to 0xFF). */

@@ -163,6 +163,32 @@ export const serviceToken: BodySpec = {
   required: ['app', 'env'],
 };
 
+export const webhook: BodySpec = {
+  fields: {
+    url: {
+      types: string,
+      bad: fc.constantFrom(
+        'http://example.com/x',
+        'https://u:p@example.com/x',
+        'https://example.com/#f',
+        'nope',
+      ),
+    },
+    events: {
+      types: ['array'],
+      bad: fc.constantFrom([], ['secret.read'], ['secret.created', 'secret.created']),
+    },
+    app: { types: nullableString, bad: badSlug },
+    env: { types: nullableString, bad: badSlug },
+    description: { types: nullableString, bad: fc.constantFrom('d'.repeat(201), '\udc00') },
+  },
+  valid: [
+    ['url', 'https://hooks.example.com/fuzz'],
+    ['events', ['secret.created']],
+  ],
+  required: ['url', 'events'],
+};
+
 export const role: BodySpec = {
   fields: {
     role: {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { MASTER_KEY_FILE } from '../../src/crypto/key-provider.js';
 import type { BackendName } from '../helpers/backends.js';
 import { storeEnv, startTestServer, type Credentials, type TestServer } from '../helpers/harness.js';
+import { accessToken, rawRequest } from '../helpers/http.js';
 
 /** Every value written, by workspace owner and key: each version's value in order. */
 export type Written = Map<Credentials, Map<string, string[]>>;
@@ -20,6 +21,13 @@ export async function fillStore(srv: TestServer): Promise<{ written: Written; ow
   const written: Written = new Map();
   for (const owner of owners) {
     const client = srv.client(owner);
+    // A webhook first, so the changes below leave outbox events and deliveries to copy too
+    // (to a closed port: they stay pending, retried).
+    const hook = await rawRequest(srv.url, 'POST', '/v1/webhooks', {
+      token: await accessToken(srv.url, owner),
+      body: { url: 'http://127.0.0.1:9/hook', events: ['secret.created', 'secret.updated'] },
+    });
+    assert.equal(hook.status, 201, hook.text);
     const values = new Map<string, string[]>();
     for (let i = 0; i < 6; i++) {
       const key = `KEY_${i}`;
@@ -74,6 +82,10 @@ export async function assertServes(
         }
       }
       assert.equal(await client.secrets.exists('GONE'), false);
+      const hooks = await rawRequest(srv.url, 'GET', '/v1/webhooks', {
+        token: await accessToken(srv.url, owner),
+      });
+      assert.equal((hooks.json as { webhooks: unknown[] }).webhooks.length, 1, 'the webhook came along');
     }
   } finally {
     await srv.server.close();

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { PG_SKIP_REASON, PG_URL } from '../helpers/backends.js';
 import { startTestServer, tempDir, type Credentials, type TestServer } from '../helpers/harness.js';
+import { accessToken, rawRequest } from '../helpers/http.js';
 
 const tag = (): string => randomBytes(8).toString('hex');
 
@@ -84,8 +85,36 @@ const gone: Record<string, string> = {
   'AT_REST_DELETED (deleted)': `deleted_${tag()}`,
 };
 
-/** Writes the values (through two users), rotates and deletes some; returns the developer. */
+/** Webhook signing secrets made by `populate`: never at rest in clear either. */
+const signingSecrets: string[] = [];
+
+const signingSecretNeedles = (): [string, Buffer][] =>
+  signingSecrets.flatMap((secret) => {
+    const raw = Buffer.from(secret.replace(/^whsec_/, ''), 'base64url');
+    return [
+      ...Object.entries(encodings(secret)).map(([e, b]): [string, Buffer] => [`signing secret as ${e}`, b]),
+      ...Object.entries(encodings(secret.replace(/^whsec_/, ''))).map(([e, b]): [string, Buffer] => [
+        `signing secret body as ${e}`,
+        b,
+      ]),
+      ['signing secret raw bytes', raw],
+    ];
+  });
+
+/**
+ * Registers a webhook (its changes then leave outbox rows too), writes the values (through
+ * two users), rotates and deletes some; returns the developer.
+ */
 async function populate(server: TestServer): Promise<Credentials> {
+  const hook = await rawRequest(server.url, 'POST', '/v1/webhooks', {
+    token: await accessToken(server.url, server.owner),
+    body: {
+      url: 'http://127.0.0.1:9/at-rest',
+      events: ['secret.created', 'secret.updated', 'secret.deleted'],
+    },
+  });
+  assert.equal(hook.status, 201, hook.text);
+  signingSecrets.push((hook.json as { secret: string }).secret);
   const sdk = server.client(server.owner);
   const developer = await server.newUser('developer');
   const dev = server.client(developer);
@@ -132,7 +161,7 @@ describe('secrets at rest', () => {
       'master.key',
     ]);
     assertPresent(files, 'the key name AT_REST_UTF8', Buffer.from('AT_REST_UTF8'));
-    assertAbsent(files, allValues());
+    assertAbsent(files, [...allValues(), ...signingSecretNeedles()]);
   });
 
   it('no value and no private key is in clear once the server has stopped', async () => {
@@ -141,7 +170,7 @@ describe('secrets at rest', () => {
     assert.ok(files.has('ductape.sqlite') && files.has('master.key'));
     assertPresent(files, 'the key name AT_REST_64K', Buffer.from('AT_REST_64K'));
     assertPresent(files, 'a description', Buffer.from('metadata changed'));
-    assertAbsent(files, allValues());
+    assertAbsent(files, [...allValues(), ...signingSecretNeedles()]);
     assertAbsent(files, [
       ...privateKeyNeedles('owner', server.owner),
       ...privateKeyNeedles('developer', developer),
@@ -209,15 +238,20 @@ describe('secrets at rest [postgres]', { skip: PG_SKIP_REASON }, () => {
       'server_keys',
       'service_tokens',
       'users',
+      'webhook_deliveries',
+      'webhook_events',
+      'webhook_expiry_marks',
+      'webhooks',
       'workspace_keys',
       'workspace_usage',
       'workspaces',
     ]);
+    assertPresent(tables, 'an outbox event', Buffer.from('secret.updated'));
     assertPresent(tables, 'the key name AT_REST_UTF8', Buffer.from('AT_REST_UTF8'));
     assertPresent(tables, 'a description', Buffer.from('metadata changed'));
     // The audit log names the secrets it speaks of (so the scan below covers it too).
     assertPresent(tables, 'an audit entry', Buffer.from('secret.read'));
-    assertAbsent(tables, allValues());
+    assertAbsent(tables, [...allValues(), ...signingSecretNeedles()]);
     assertAbsent(tables, [
       ...privateKeyNeedles('owner', server.owner),
       ...privateKeyNeedles('developer', developer),

@@ -17,6 +17,7 @@ import {
 } from '../schemas.js';
 import { created, ok, type RouteDoc, type RouteKey } from './route-doc.js';
 import { SECRET_ROUTES } from './secret-routes.js';
+import { WEBHOOK_ROUTES } from './webhook-routes.js';
 
 export type { RouteDoc, RouteKey, Tag } from './route-doc.js';
 
@@ -154,6 +155,7 @@ export const API_ROUTES: Readonly<Record<RouteKey, RouteDoc>> = {
     responses: ok('A page of entries', out.auditPage),
     errors: ['INSUFFICIENT_STORAGE'],
   },
+  ...WEBHOOK_ROUTES,
 };
 
 /** The route described for `method` and a Fastify path, if any (HEAD answers as GET does). */

@@ -31,6 +31,7 @@ const TAGS: { name: Tag; description: string }[] = [
   { name: 'tokens', description: 'Service tokens for programs' },
   { name: 'users', description: 'Members of the workspace' },
   { name: 'audit', description: 'The audit log' },
+  { name: 'webhooks', description: 'Signed notifications of secret changes and expiries' },
   { name: 'health', description: 'For load balancers and orchestrators' },
   { name: 'meta', description: 'This description' },
 ];

@@ -3,7 +3,8 @@ import type { ErrorCode } from '@ductape/sdk';
 import type { z } from 'zod';
 import type { RouteAuth } from './error-codes.js';
 
-export type Tag = 'health' | 'auth' | 'secrets' | 'usage' | 'tokens' | 'users' | 'audit' | 'meta';
+export type Tag =
+  'health' | 'auth' | 'secrets' | 'usage' | 'tokens' | 'users' | 'audit' | 'webhooks' | 'meta';
 
 export interface RouteDoc {
   operationId: string;

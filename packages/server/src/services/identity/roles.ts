@@ -17,6 +17,7 @@ export type Action =
   | 'secrets.revoke'
   | 'tokens.manage'
   | 'users.manage'
+  | 'webhooks.manage'
   | 'audit.read';
 
 const RULES: { readonly [A in Action]: { role: Role; what: string; tokens: boolean } } = {
@@ -28,6 +29,7 @@ const RULES: { readonly [A in Action]: { role: Role; what: string; tokens: boole
   'secrets.revoke': { role: 'admin', what: 'Revoking and restoring secrets', tokens: false },
   'tokens.manage': { role: 'admin', what: 'Managing service tokens', tokens: false },
   'users.manage': { role: 'owner', what: 'Managing users', tokens: false },
+  'webhooks.manage': { role: 'admin', what: 'Managing webhooks', tokens: false },
   'audit.read': { role: 'admin', what: 'Reading the audit log', tokens: false },
 };
 

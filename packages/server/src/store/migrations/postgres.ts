@@ -164,4 +164,66 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         FROM workspaces w;
     `,
   },
+  {
+    version: 7,
+    name: 'webhooks',
+    sql: `
+      -- See the SQLite migration of the same number.
+      CREATE TABLE webhooks (
+        id             text PRIMARY KEY,
+        workspace_id   text NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        url            text NOT NULL,
+        events         text NOT NULL,
+        app            text,
+        env            text,
+        description    text,
+        sealed_secret  bytea NOT NULL,
+        created_by     text NOT NULL,
+        created_at     bigint NOT NULL
+      );
+      CREATE INDEX webhooks_workspace ON webhooks(workspace_id);
+
+      CREATE TABLE webhook_events (
+        id            text PRIMARY KEY,
+        workspace_id  text NOT NULL,
+        type          text NOT NULL,
+        key           text COLLATE "C" NOT NULL,
+        version       integer,
+        actor_type    text NOT NULL,
+        actor_id      text,
+        expires_at    bigint,
+        scope_list    text NOT NULL,
+        env_list      text NOT NULL,
+        created_at    bigint NOT NULL,
+        fanned_at     bigint
+      );
+      CREATE INDEX webhook_events_unfanned ON webhook_events(created_at) WHERE fanned_at IS NULL;
+
+      CREATE TABLE webhook_deliveries (
+        id               text PRIMARY KEY,
+        webhook_id       text NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+        event_id         text NOT NULL REFERENCES webhook_events(id) ON DELETE CASCADE,
+        workspace_id     text NOT NULL,
+        status           text NOT NULL CHECK (status IN ('pending','delivered','failed')),
+        attempts         integer NOT NULL,
+        last_status      integer,
+        last_error       text,
+        created_at       bigint NOT NULL,
+        next_attempt_at  bigint,
+        delivered_at     bigint,
+        lease_until      bigint,
+        lease_token      text,
+        UNIQUE (event_id, webhook_id)
+      );
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending';
+      CREATE INDEX webhook_deliveries_log ON webhook_deliveries(webhook_id, created_at);
+
+      CREATE TABLE webhook_expiry_marks (
+        secret_id     text NOT NULL,
+        expires_at    bigint NOT NULL,
+        lead_seconds  integer NOT NULL,
+        PRIMARY KEY (secret_id, expires_at, lead_seconds)
+      );
+    `,
+  },
 ];

@@ -183,4 +183,71 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         FROM workspaces w;
     `,
   },
+  {
+    version: 7,
+    name: 'webhooks',
+    sql: `
+      -- Webhooks (services/webhooks/): a registration's signing secret is stored sealed with
+      -- its workspace's data keys, never in the clear. Lists are JSON text on both backends.
+      CREATE TABLE webhooks (
+        id             TEXT PRIMARY KEY,
+        workspace_id   TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+        url            TEXT NOT NULL,
+        events         TEXT NOT NULL,
+        app            TEXT,
+        env            TEXT,
+        description    TEXT,
+        sealed_secret  BLOB NOT NULL,
+        created_by     TEXT NOT NULL,
+        created_at     INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX webhooks_workspace ON webhooks(workspace_id);
+
+      -- The outbox: one row per change (written in the change's transaction, only while its
+      -- workspace has a webhook) or expiry noticed; fanned out to deliveries by a dispatcher.
+      CREATE TABLE webhook_events (
+        id            TEXT PRIMARY KEY,
+        workspace_id  TEXT NOT NULL,
+        type          TEXT NOT NULL,
+        key           TEXT NOT NULL,
+        version       INTEGER,
+        actor_type    TEXT NOT NULL,
+        actor_id      TEXT,
+        expires_at    INTEGER,
+        scope_list    TEXT NOT NULL,
+        env_list      TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        fanned_at     INTEGER
+      ) STRICT;
+      CREATE INDEX webhook_events_unfanned ON webhook_events(created_at) WHERE fanned_at IS NULL;
+
+      -- One event to one webhook; a node holds it while sending (lease_until, lease_token).
+      CREATE TABLE webhook_deliveries (
+        id               TEXT PRIMARY KEY,
+        webhook_id       TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+        event_id         TEXT NOT NULL REFERENCES webhook_events(id) ON DELETE CASCADE,
+        workspace_id     TEXT NOT NULL,
+        status           TEXT NOT NULL CHECK (status IN ('pending','delivered','failed')),
+        attempts         INTEGER NOT NULL,
+        last_status      INTEGER,
+        last_error       TEXT,
+        created_at       INTEGER NOT NULL,
+        next_attempt_at  INTEGER,
+        delivered_at     INTEGER,
+        lease_until      INTEGER,
+        lease_token      TEXT,
+        UNIQUE (event_id, webhook_id)
+      ) STRICT;
+      CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at) WHERE status = 'pending';
+      CREATE INDEX webhook_deliveries_log ON webhook_deliveries(webhook_id, created_at);
+
+      -- Expiry events already written: once per (secret, expires_at, lead; 0 = expired).
+      CREATE TABLE webhook_expiry_marks (
+        secret_id     TEXT NOT NULL,
+        expires_at    INTEGER NOT NULL,
+        lead_seconds  INTEGER NOT NULL,
+        PRIMARY KEY (secret_id, expires_at, lead_seconds)
+      ) STRICT;
+    `,
+  },
 ];

@@ -14,12 +14,15 @@ import {
   secretRowValues,
   VALUE_BYTES_SQL,
 } from '../../sql/secret-rows.js';
+import type { OutboxEvent } from '../../webhook-store.js';
 import { lockHead, ROWS_PER_INSERT, updateHead } from './postgres-audit.js';
 import { pgPlaceholder, type Queryable } from './postgres-dialect.js';
+import { insertEvents } from './postgres-webhooks.js';
 
 /** A change decided in step 3: what to write, and what its caller gets after COMMIT. */
 export type Decided =
-  { ok: true; value: unknown; write?: Write; audit?: AuditAppend } | { ok: false; error: unknown };
+  | { ok: true; value: unknown; write?: Write; audit?: AuditAppend; events?: OutboxEvent[] }
+  | { ok: false; error: unknown };
 
 export type Write =
   | { kind: 'insert'; row: SecretRow; actor: string }
@@ -35,10 +38,12 @@ export async function writeBatch(
 ): Promise<void> {
   const writes: Write[] = [];
   const events: AuditAppend['events'] = [];
+  const outbox: OutboxEvent[] = [];
   let sealer: AuditAppend['sealer'] | undefined;
   for (const outcome of decided) {
     if (!outcome.ok) continue;
     if (outcome.write) writes.push(outcome.write);
+    if (outcome.events) outbox.push(...outcome.events);
     if (outcome.audit && outcome.audit.events.length > 0) {
       if (outcome.audit.workspaceId !== workspaceId) throw new Error('an audit entry of another workspace');
       sealer = outcome.audit.sealer;
@@ -56,6 +61,8 @@ export async function writeBatch(
       `head AS (${updateHead(head, values)})`,
     );
   }
+  // The changes' webhook events, written only while the workspace has a webhook (see webhook-store.ts).
+  if (outbox.length > 0) ctes.push(`outbox AS (${insertEvents(outbox, workspaceId, values)})`);
   if (ctes.length === 0) return;
   const inserts = writes.filter((w) => w.kind === 'insert').length;
   const { rows } = await client.query<{ inserted: number }>(

@@ -22,6 +22,7 @@ import { postgresIdentity } from './postgres-identity.js';
 import { postgresIntegrity } from './postgres-integrity.js';
 import { postgresKeys } from './postgres-keys.js';
 import { postgresSecrets } from './postgres-secrets.js';
+import { postgresWebhooks } from './postgres-webhooks.js';
 import { PrincipalListener } from './principal-listener.js';
 import { WriteBatcher } from './write-batch.js';
 
@@ -188,6 +189,7 @@ export async function openPostgresStore(
     migration,
     keys: postgresKeys(db),
     integrity: postgresIntegrity(db),
+    webhooks: postgresWebhooks(db),
     ...postgresSecrets(db, batcher),
     ...postgresIdentity(db, principals),
     ...postgresAudit(db),

@@ -35,6 +35,7 @@ import type { AuditAppend } from '../../audit-store.js';
 import { DuplicateKeyError } from '../../errors.js';
 import type { NewSecretRow, SecretChanges, SecretMeta, SecretRow, WriteKeys } from '../../secret-store.js';
 import { applyChanges, secretReads, toSecretRow, type SecretRecord } from '../../sql/secret-rows.js';
+import { outboxEventsOf } from '../../sql/webhook-rows.js';
 import { DuplicateKeyRace, writeBatch, type Decided } from './batch-statement.js';
 import { isConnectionError } from './errors.js';
 import { numbered, PG_DIALECT } from './postgres-dialect.js';
@@ -218,11 +219,18 @@ export class WriteBatcher {
           value: undefined,
           write: { kind: 'insert', row, actor: change.actor },
           audit: change.audit,
+          events: outboxEventsOf(change.audit, row),
         };
       }
       case 'delete':
         if (!current) return { ok: true, value: false };
-        return { ok: true, value: true, write: { kind: 'delete', id: current.id }, audit: change.audit };
+        return {
+          ok: true,
+          value: true,
+          write: { kind: 'delete', id: current.id },
+          audit: change.audit,
+          events: outboxEventsOf(change.audit, current),
+        };
       case 'modify': {
         if (!current) return { ok: true, value: undefined };
         const changes = await change.compute(current, keys);
@@ -235,11 +243,13 @@ export class WriteBatcher {
           mac: changes.mac ?? current.mac,
         };
         const newVersion = changes.sealed !== undefined && changes.version !== undefined;
+        const audit = change.auditOf?.(written);
         return {
           ok: true,
           value: written,
           write: { kind: 'update', row, newVersion, actor: change.actor },
-          audit: change.auditOf?.(written),
+          audit,
+          events: outboxEventsOf(audit, written),
         };
       }
     }

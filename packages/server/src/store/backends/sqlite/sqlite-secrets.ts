@@ -31,7 +31,9 @@ import {
   type SecretRecord,
   type VersionRecord,
 } from '../../sql/secret-rows.js';
+import { outboxEventsOf } from '../../sql/webhook-rows.js';
 import type { SqliteAudit } from './sqlite-audit.js';
+import type { SqliteOutbox } from './sqlite-webhooks.js';
 import { listParam, parseList, SQLITE_DIALECT } from './sqlite-dialect.js';
 import type { WriteQueue } from './write-queue.js';
 
@@ -46,6 +48,8 @@ export interface SqliteSecretsDeps {
   db: Database.Database;
   writes: WriteQueue;
   audit: SqliteAudit;
+  /** Where a change's webhook events go, in the change's transaction. */
+  outbox: SqliteOutbox;
   /** The data keys a seal reads: on SQLite every read is on the one connection. */
   keys: WriteKeys;
   versionsToKeep: number;
@@ -55,6 +59,7 @@ export function sqliteSecrets({
   db,
   writes,
   audit,
+  outbox,
   keys,
   versionsToKeep,
 }: SqliteSecretsDeps): SecretStore & SecretSizes {
@@ -161,6 +166,7 @@ export function sqliteSecrets({
           stmt.insertVersion.run(row.id, row.version, sealed, row.updatedAt, actor);
           stmt.addValueBytes.run(row.workspaceId, valueBytesOf(sealed));
           if (auditAppend) audit.appendSync(auditAppend);
+          outbox.appendSync(outboxEventsOf(auditAppend, row));
         });
       } catch (error) {
         if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new DuplicateKeyError();
@@ -210,7 +216,11 @@ export function sqliteSecrets({
             const freed = pruned.reduce((n, bytes) => n + bytes, 0);
             stmt.addValueBytes.run(workspaceId, valueBytesOf(changes.sealed) - freed);
           }
-          if (auditOf) audit.appendSync(auditOf(row));
+          if (auditOf) {
+            const append = auditOf(row);
+            audit.appendSync(append);
+            outbox.appendSync(outboxEventsOf(append, row));
+          }
           return true;
         });
         if (written) return row;
@@ -230,9 +240,11 @@ export function sqliteSecrets({
     deleteSecret(workspaceId, key, auditAppend) {
       return writes.run(() => {
         const freed = stmt.versionBytes.get(workspaceId, key) as number;
+        const before = stmt.getSecretMeta.get(workspaceId, key) as SecretRecord<string> | undefined;
         const found = stmt.deleteSecret.run(workspaceId, key).changes === 1;
         if (found) stmt.addValueBytes.run(workspaceId, -freed);
         if (found && auditAppend) audit.appendSync(auditAppend);
+        if (found && before) outbox.appendSync(outboxEventsOf(auditAppend, toSecretMeta(before, parseList)));
         return found;
       });
     },

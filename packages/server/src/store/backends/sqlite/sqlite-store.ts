@@ -21,6 +21,7 @@ import { sqliteIdentity } from './sqlite-identity.js';
 import { sqliteIntegrity } from './sqlite-integrity.js';
 import { sqliteKeys } from './sqlite-keys.js';
 import { sqliteSecrets } from './sqlite-secrets.js';
+import { sqliteOutbox, sqliteWebhooks } from './sqlite-webhooks.js';
 import { WriteQueue } from './write-queue.js';
 
 export const SQLITE_FILE = 'ductape.sqlite';
@@ -82,6 +83,7 @@ export function openSqliteStore(dataDir: string, options: { versionsToKeep?: num
   const writes = new WriteQueue(db, wal ? `${file}-wal` : undefined);
   const ping = db.prepare('SELECT 1');
   const audit = sqliteAudit(db, writes);
+  const outbox = sqliteOutbox(db);
   // Every part with its disk errors turned into store errors: 507/503, not 500 (errors.ts).
   const keys = withStoreErrors(sqliteKeys(db, writes));
   const store: SqliteStore = {
@@ -90,7 +92,8 @@ export function openSqliteStore(dataDir: string, options: { versionsToKeep?: num
     migration,
     keys,
     integrity: withStoreErrors(sqliteIntegrity(db, writes)),
-    ...sqliteSecrets({ db, writes, audit, keys, versionsToKeep }),
+    webhooks: withStoreErrors(sqliteWebhooks(db, writes, audit, outbox)),
+    ...sqliteSecrets({ db, writes, audit, outbox, keys, versionsToKeep }),
     ...sqliteIdentity(db, writes, audit),
     ...audit.store,
     async ping() {
