@@ -29,12 +29,15 @@ const PARTS = [
     /node_modules\/(fastify|find-my-way|avvio|light-my-request|@fastify|process-warning|abstract-logging|toad-cache|rfdc|secure-json-parse|content-type)\//,
   ],
   [
-    'node http',
+    'sockets, node:http',
     /^node:(_http|http|net|stream|internal\/(http|stream|streams|net|timers|async_hooks))|internal\/(http|stream|streams|net|timers)/,
   ],
 ];
 const NATIVE = [
-  ['node http', /^(writev|writeUtf8String|writeBuffer|writeLatin1String|onStreamRead|parse|execute)$/],
+  [
+    'sockets, node:http',
+    /^(writev|writeUtf8String|writeBuffer|writeLatin1String|onStreamRead|parse|execute)$/,
+  ],
   ['gc', /^\(garbage collector\)$/],
 ];
 

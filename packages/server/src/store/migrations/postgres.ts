@@ -182,6 +182,8 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         created_at     bigint NOT NULL
       );
       CREATE INDEX webhooks_workspace ON webhooks(workspace_id);
+      -- The expiry scan reads, per workspace with a webhook, only the secrets that expire.
+      CREATE INDEX secrets_expiry ON secrets(workspace_id, expires_at) WHERE expires_at IS NOT NULL;
 
       CREATE TABLE webhook_events (
         id            text PRIMARY KEY,

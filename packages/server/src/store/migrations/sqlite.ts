@@ -202,6 +202,8 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         created_at     INTEGER NOT NULL
       ) STRICT;
       CREATE INDEX webhooks_workspace ON webhooks(workspace_id);
+      -- The expiry scan reads, per workspace with a webhook, only the secrets that expire.
+      CREATE INDEX secrets_expiry ON secrets(workspace_id, expires_at) WHERE expires_at IS NOT NULL;
 
       -- The outbox: one row per change (written in the change's transaction, only while its
       -- workspace has a webhook) or expiry noticed; fanned out to deliveries by a dispatcher.
