@@ -16,13 +16,20 @@ const cancelled = (): CliError => new CliError('cancelled', 130);
 /** Asks a question with echo on and returns the answer without its line ending. */
 export async function ask(question: string): Promise<string> {
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  const closedEarly = new Promise<never>((_resolve, reject) => rl.once('close', () => reject(cancelled())));
+  let onClose: () => void = () => undefined;
+  const closedEarly = new Promise<never>((_resolve, reject) => {
+    onClose = () => reject(cancelled());
+    rl.once('close', onClose);
+  });
   // Ctrl-C at a readline prompt emits SIGINT on the interface instead of killing the process.
   rl.once('SIGINT', () => rl.close());
   try {
     return await Promise.race([rl.question(question), closedEarly]);
   } finally {
-    rl.removeAllListeners('close');
+    // Only our own listener: readline's own 'close' listener detaches it from stdin's
+    // keypresses. Removed, the closed interface kept echoing what was typed afterwards,
+    // a hidden prompt's private key included.
+    rl.off('close', onClose);
     rl.close();
   }
 }

@@ -639,6 +639,10 @@ describeEachBackend('the people commands', (backend) => {
       assert.equal(code, 0, output);
       assert.ok(output.includes(developer.user_id), 'the typed user id is echoed');
       assert.ok(!output.includes(developer.private_key), 'the typed private key is not');
+      // Nothing at all after the hidden prompt on its line: not the key, not its characters
+      // doubled or scattered by a prompt that echoes (a closed readline interface once did).
+      const afterPrompt = output.slice(output.indexOf('Private key (input hidden): ') + 28);
+      assert.equal(afterPrompt.split('\n')[0]?.trim(), '', JSON.stringify(afterPrompt.slice(0, 200)));
       assert.equal(
         JSON.parse(readFileSync(credentialsFile(home), 'utf8')).private_key,
         developer.private_key,
