@@ -254,6 +254,16 @@ try {
       [/user create/, /Created developer user/],
     ].find(([when]) => when.test(command));
     if (expected) check(expected[1].test(result.output), `unexpected output of: ${written}`, result.output);
+    // What is typed at a hidden prompt never shows in the terminal.
+    if (/ductape login/.test(command) && owner) {
+      check(!result.output.includes(owner.private_key), 'the private key was echoed at its hidden prompt');
+    }
+    if (/secrets create/.test(command)) {
+      check(
+        !result.output.includes('sk_test_first_contact_4f1c'),
+        'the value was echoed at its hidden prompt',
+      );
+    }
     log(`${written.slice(0, 100)}: ok`);
   }
   check(owner, 'the README "First steps" never ran `npx ductape-server workspace create`');
