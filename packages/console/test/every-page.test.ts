@@ -121,6 +121,7 @@ describe('every console page, checked and photographed [sqlite]', { skip: BROWSE
         await dialog.getByRole('button', { name: 'Cancel' }).click();
         await page.getByRole('button', { name: 'Edit' }).click();
         await page.getByRole('heading', { name: 'Edit STRIPE_API_KEY' }).waitFor();
+        await page.getByLabel('Description').waitFor();
         await check('secret-edit');
 
         await page.getByRole('link', { name: 'Import' }).click();

@@ -103,6 +103,15 @@ export function SecretFormPage() {
   };
 
   const title = editing === undefined ? 'New secret' : `Edit ${editing}`;
+  if (editing !== undefined && base === null) {
+    // No form until the secret has loaded: what was typed would be overwritten by the load,
+    // and a save must start from the version the person saw.
+    return (
+      <Page title={title}>
+        {general ? <Alert kind="error">{general}</Alert> : <p role="status">Loading…</p>}
+      </Page>
+    );
+  }
   return (
     <Page title={title}>
       {conflict ? (
@@ -198,7 +207,7 @@ export function SecretFormPage() {
           hint="Empty for no expiry"
         />
         <div class="button-row">
-          <button type="submit" class="primary" disabled={busy || (editing !== undefined && base === null)}>
+          <button type="submit" class="primary" disabled={busy}>
             {editing === undefined ? 'Create' : 'Save'}
           </button>
           <a
