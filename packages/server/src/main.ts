@@ -264,7 +264,7 @@ export async function runServerProcess(): Promise<void> {
         '(same environment as this server)',
     );
   }
-  // The start-up lines now, not with the next 4 KiB of access lines or a second later.
+  // The start-up lines now, not with the next 32 KiB of access lines or a second later.
   logger.flush();
 
   const stop = (signal: string): void => {

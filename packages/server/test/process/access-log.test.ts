@@ -1,6 +1,6 @@
 /**
  * The access log of the real server process: one JSON line per request at the default level,
- * written through pino's asynchronous, buffered destination, and none of them lost when the
+ * written through pino's asynchronous, buffered destination, whole and in order, and none of them lost when the
  * process stops on SIGTERM or crashes on an uncaught exception (the buffer is flushed on exit).
  */
 import assert from 'node:assert/strict';
@@ -46,7 +46,7 @@ describe('the access log', () => {
 
   it('one line per request at the default level, all written by a SIGTERM stop', async () => {
     const server = await startServerProcess({ DUCTAPE_DATA_DIR: join(dir, 'term') });
-    // Fewer bytes than the 4 KiB buffer, sent and stopped well within its 1 s flush: only the
+    // Fewer bytes than the 32 KiB buffer, sent and stopped well within its 1 s flush: only the
     // flush on exit can write them.
     const ids = await requests(server.url, 5);
     assert.deepEqual(await server.stop(), { code: 0, signal: null });
@@ -80,6 +80,23 @@ describe('the access log', () => {
       );
     const fatal = all.find((l) => l.level === 60);
     assert.match(fatal?.msg ?? '', /crashed: crash requested by the test/, server.output());
+  });
+
+  it('lines spanning many buffer flushes, and text that is not ASCII, arrive whole and in order', async () => {
+    // The data dir is in the start-up line: multi-byte characters must reach the file intact.
+    const dataDir = join(dir, 'données-✓');
+    const server = await startServerProcess({ DUCTAPE_DATA_DIR: dataDir });
+    // About 100 KiB of lines: written in several flushes while the server is running.
+    const ids = await requests(server.url, 400);
+    assert.deepEqual(await server.stop(), { code: 0, signal: null });
+    const all = lines(server.output());
+    const listening = all.find((l) => l.msg.startsWith('ductape listening')) as Line & { dataDir?: string };
+    assert.equal(listening?.dataDir, dataDir, server.output().slice(0, 2000));
+    // (The harness's readiness probes are logged too.)
+    const logged = all
+      .filter((l) => l.msg === 'request' && l.url?.startsWith('/healthz?n='))
+      .map((l) => l.reqId);
+    assert.deepEqual(logged, ids);
   });
 
   it('LOG_LEVEL=warn writes no access lines', async () => {
