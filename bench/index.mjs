@@ -209,18 +209,18 @@ async function measureBare() {
 
 /**
  * The cost of the access log: healthz and fetch served by a server at LOG_LEVEL=warn (no line
- * per request) and by one at the default (info), alternately, twice each, on the same store;
- * the cost is the extra server CPU per request at info, over the CPU at info. Alternating
- * keeps both sides under the same load from whatever else the machine runs.
+ * per request) and by one at the default (info), alternately, three times each, on the same
+ * store; the cost is the extra server CPU per request at info, as a share of the CPU at info,
+ * from the median run of each side. Alternating, and the median, keep both sides under the
+ * same conditions on a machine whose speed drifts (every run is kept in results.json).
  */
 async function measureLogging(env, out, seeds) {
   const scenarios = baseScenarios().filter((s) => ['healthz', 'fetch'].includes(s.id) && out.scenarios[s.id]);
   if (scenarios.length === 0) return undefined;
   const logging = {};
   for (const scenario of scenarios) {
-    const cpu = { info: [], warn: [] };
-    const rps = { info: [], warn: [] };
-    for (const level of ['warn', 'info', 'warn', 'info']) {
+    const runs = { info: [], warn: [] };
+    for (const level of ['warn', 'info', 'warn', 'info', 'warn', 'info']) {
       const levelEnv = level === 'warn' ? { ...env, LOG_LEVEL: 'warn' } : env;
       const logFile = join(env.DUCTAPE_DATA_DIR, `logging-${level}.log`);
       const server = await startProcess(SERVER, {
@@ -232,21 +232,21 @@ async function measureLogging(env, out, seeds) {
       try {
         log(`logging cost, ${scenario.label} at ${level}`);
         const r = await measure(server, scenario, seeds[scenario.seed]);
-        cpu[level].push(r.serverCpuUsPerRequest);
-        rps[level].push(r.rps);
+        runs[level].push({ cpuUsPerRequest: r.serverCpuUsPerRequest, rps: r.rps });
       } finally {
         await server.stop();
       }
     }
-    const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const info = mean(cpu.info);
-    const warn = mean(cpu.warn);
+    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const info = median(runs.info.map((r) => r.cpuUsPerRequest));
+    const warn = median(runs.warn.map((r) => r.cpuUsPerRequest));
     logging[scenario.id] = {
       infoCpuUsPerRequest: Math.round(info * 10) / 10,
       warnCpuUsPerRequest: Math.round(warn * 10) / 10,
-      infoRps: Math.round(mean(rps.info)),
-      warnRps: Math.round(mean(rps.warn)),
+      infoRps: median(runs.info.map((r) => r.rps)),
+      warnRps: median(runs.warn.map((r) => r.rps)),
       cost: (info - warn) / info,
+      runs,
     };
   }
   return logging;
