@@ -18,6 +18,7 @@ import { limitConnectionsPerAddress } from './connection-limits.js';
 import { consoleFiles } from './console.js';
 import { answerClientError, errorHandler } from './errors.js';
 import { registerJsonParser } from './json-parser.js';
+import { requestLogger } from './request-logger.js';
 import { describeRoutes } from './openapi/wire-schemas.js';
 import { originOf } from './origin.js';
 import { refuseNulInQuery, refuseUnreadInput } from './unread-input.js';
@@ -96,6 +97,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     genReqId: () => randomUUID(),
     // One access line per request (see accessLog below), not Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
+    // request.log: the child logger is made only if the request logs a line.
+    childLoggerFactory: requestLogger,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },

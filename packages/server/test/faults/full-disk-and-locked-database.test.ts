@@ -88,16 +88,19 @@ function assertIntact(dataDir: string): void {
 }
 
 /** Log lines (pino JSON) of a process's output that carry `msg`. */
-function warnings(output: string, msg: string): { code?: string }[] {
+function warnings(output: string, msg: string): { code?: string; reqId?: string }[] {
   return output
     .split('\n')
     .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { msg: string; code?: string })
+    .map((l) => JSON.parse(l) as { msg: string; code?: string; reqId?: string })
     .filter((l) => l.msg === msg);
 }
 
 /** The lines `msg` once written: the server writes its log lines at least once a second (logging.ts). */
-async function warningsSoon(server: ServerProcess, msg: string): Promise<{ code?: string }[]> {
+async function warningsSoon(
+  server: ServerProcess,
+  msg: string,
+): Promise<{ code?: string; reqId?: string }[]> {
   const deadline = Date.now() + 3000;
   let found = warnings(server.output(), msg);
   while (found.length === 0 && Date.now() < deadline) {
@@ -211,6 +214,8 @@ describe('a full disk (tmpfs)', { skip: TMPFS_SKIP_REASON }, () => {
     const logged = await warningsSoon(server, 'disk full');
     assert.ok(logged.length > 0, `no 'disk full' warning in the log:\n${server.output()}`);
     assert.equal(logged[0]?.code, 'SQLITE_FULL');
+    // Written through request.log: it names the request it answered.
+    assert.match(logged[0]?.reqId ?? '', /^[0-9a-f-]{36}$/);
   });
 
   it('space freed: the same process writes again, without a restart; refused writes never appear', async () => {
