@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { FastifyBaseLogger } from 'fastify';
 import { createLogger } from '../../src/logging.js';
 import { RequestLogger } from '../../src/http/request-logger.js';
 
@@ -37,10 +38,10 @@ describe('the request logger', () => {
   it('makes no child logger until a line is written, and one at most', () => {
     const { logger } = capture();
     let children = 0;
-    const counting = Object.create(logger) as typeof logger;
-    counting.child = (...args: Parameters<typeof logger.child>) => {
+    const counting = Object.create(logger) as FastifyBaseLogger;
+    counting.child = (bindings, options) => {
       children += 1;
-      return logger.child(...args);
+      return logger.child(bindings, options);
     };
     const log = new RequestLogger(counting, { reqId: 'req-2' }, {});
     assert.equal(log.level, 'info');
