@@ -49,9 +49,9 @@ export async function logDestination(
       contentMode: 'buffer',
     });
     // Given a string, SonicBoom measures its whole pending buffer again (Buffer.byteLength of
-    // up to 16 KiB, flattening it) on every line: 1.5 us a line, two thirds of what the access
-    // line cost (bench/README.md). Given bytes, it adds up their lengths instead. The exit and
-    // crash flushes stay SonicBoom's own (pino.destination registers them), so nothing waits here.
+    // up to 16 KiB, flattening it) on every line: 1.5 us a line here (bench/README.md). Given
+    // bytes, it adds up their lengths instead. The exit and crash flushes stay SonicBoom's own
+    // (pino.destination registers them), so nothing waits here.
     // In 'buffer' mode `write` takes bytes; SonicBoom's types only know strings.
     const bytes = sonic as unknown as { write(data: Buffer): boolean };
     const destination = {
