@@ -19,6 +19,10 @@
  *   acknowledged to the client, so no node can answer that client's next request from a
  *   stale entry. The wait is bounded (ECHO_WAIT_MS): a node that does not answer in time is
  *   hung or cut off, and its entries age out after the cache's maximum age at most.
+ * - A writer whose own listener is down (or drops while it waits) cannot hear the others'
+ *   acknowledgements; when other nodes are listening it gives them that same bound to hear
+ *   the change before acknowledging it. (Without this wait a node that had reconnected before
+ *   the writer could answer the writer's client from the old entry.)
  *   Operator commands (no listener of their own) notify but do not wait.
  */
 import { randomBytes } from 'node:crypto';
@@ -140,6 +144,9 @@ export class PrincipalListener {
           })(),
           ECHO_WAIT_MS,
         );
+      } else if (notified && (await this.otherListeners()).size > 0) {
+        // Deaf to acknowledgements: wait as long as for a node that does not answer.
+        await new Promise((resolve) => setTimeout(resolve, ECHO_WAIT_MS));
       }
       return result;
     } catch (error) {
@@ -228,12 +235,8 @@ export class PrincipalListener {
     const wasLive = this.live;
     this.live = false;
     if (wasLive) for (const w of this.watchers) w.reset();
-    // Writers waiting stop waiting: their change was told here, and nothing more can be heard.
-    for (const echo of this.echoes.values()) {
-      echo.heardHere = true;
-      echo.awaited = new Set();
-      echo.check();
-    }
+    // Writers waiting can hear no more acknowledgements: they wait out their bound (announce),
+    // and those that have not committed yet wait it after the commit.
     this.echoes.clear();
   }
 
