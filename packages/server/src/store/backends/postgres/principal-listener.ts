@@ -19,11 +19,11 @@
  *   acknowledged to the client, so no node can answer that client's next request from a
  *   stale entry. The wait is bounded (ECHO_WAIT_MS): a node that does not answer in time is
  *   hung or cut off, and its entries age out after the cache's maximum age at most.
- * - A writer whose own listener is down (or drops while it waits) cannot hear the others'
- *   acknowledgements; when other nodes are listening it gives them that same bound to hear
- *   the change before acknowledging it. (Without this wait a node that had reconnected before
- *   the writer could answer the writer's client from the old entry.)
- *   Operator commands (no listener of their own) notify but do not wait.
+ * - A writer that cannot hear acknowledgements (its listener down or dropping while it waits,
+ *   or an operator command, which has no listener) gives the listening nodes that same bound
+ *   to hear the change before acknowledging it, and does not wait when none listens. (Without
+ *   this wait a node that had reconnected before the writer could answer the writer's client
+ *   from the old entry.)
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
