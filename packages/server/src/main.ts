@@ -185,6 +185,7 @@ export async function startServer(
     logger,
     http: config.http,
     metrics: metrics?.http,
+    requestArrived: runtime.store.requestArrived?.bind(runtime.store),
   });
   let metricsListener: MetricsListener | undefined;
   // Webhook deliveries and expiry events, on timers of their own (services/webhooks/dispatcher.ts).

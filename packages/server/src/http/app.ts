@@ -54,6 +54,8 @@ export interface AppDeps {
   http: HttpLimits;
   /** Requests by route, method and status, when metrics are on (metrics/http-metrics.ts). */
   metrics?: HttpMetrics;
+  /** Called first thing for every request (the store's `requestArrived`). */
+  requestArrived?: () => void;
 }
 
 /** An idle keep-alive connection is closed after this long. */
@@ -135,7 +137,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.decorateRequest('principal', null as never);
   // Synchronous hooks (no promise per request). The headers are set first, so every answer
   // has them, errors included; the console's answers override a few.
+  const { requestArrived } = deps;
   app.addHook('onRequest', (request, reply, done) => {
+    requestArrived?.();
     void reply.headers(SECURITY_HEADERS);
     void reply.header('x-request-id', request.id);
     if (request.raw.httpVersion === '1.1' && !request.headers.host) {

@@ -37,6 +37,12 @@ export interface Store extends SecretStore, SecretSizes, IdentityStore, AuditSto
   readonly integrity: IntegrityStore;
   /** Webhooks, their outbox of events and their deliveries. */
   readonly webhooks: WebhookStore;
+  /**
+   * Told when a request arrives, before it reads anything: reads made from here on see every
+   * change committed before it (the embedded store shares a read transaction between the
+   * reads of one request; see backends/sqlite/read-snapshot.ts).
+   */
+  requestArrived?(): void;
 }
 
 export type * from './audit-store.js';

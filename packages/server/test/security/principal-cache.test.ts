@@ -215,6 +215,36 @@ describe('principal cache in a server on SQLite', () => {
       }
     });
 
+    it('the same while 30 other connections keep the server busy (one turn of its loop serves many requests)', async () => {
+      // The store shares a read transaction among reads until the next request arrives or
+      // the turn ends (read-snapshot.ts). Under load, with reads and no writes of its own,
+      // the server must still end it: a request sent after the commit sees it.
+      const member = await newUser('developer');
+      const token = await accessToken(node.url, member);
+      const busy = await accessToken(node.url, owner);
+      let stop = false;
+      let served = 0;
+      const load = async (): Promise<void> => {
+        while (!stop) {
+          assert.equal((await me(busy)).status, 200);
+          served++;
+        }
+      };
+      const loaders = Array.from({ length: 30 }, load);
+      try {
+        for (let i = 0; i < 60; i++) {
+          const role = i % 2 === 0 ? 'viewer' : 'developer';
+          await raw.query('UPDATE users SET role = ? WHERE id = ?', [role, member.user_id]);
+          const answer = await me(token);
+          assert.equal((answer.json as { role: string }).role, role, `iteration ${i}`);
+        }
+      } finally {
+        stop = true;
+        await Promise.all(loaders);
+      }
+      assert.ok(served > 300, `the other connections were served meanwhile (${served})`);
+    });
+
     it('`ductape-server user remove` in another process: the next request with their token is refused', async () => {
       const member = await newUser('developer');
       const token = await accessToken(node.url, member);

@@ -6,8 +6,9 @@
  * WAL journal; every write goes through the write queue (write-queue.ts), which commits
  * concurrent writes together and fsyncs the WAL off the event loop: a write is on disk
  * before it is acknowledged, as with synchronous=FULL, without stalling other requests.
- * Statements are prepared once. Calls are synchronous underneath; the async signatures are
- * the Store interface's, shared with the PostgreSQL backend.
+ * The reads of one request share one read transaction (read-snapshot.ts). Statements are
+ * prepared once. Calls are synchronous underneath; the async signatures are the Store
+ * interface's, shared with the PostgreSQL backend.
  */
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { sqliteIntegrity } from './sqlite-integrity.js';
 import { sqliteKeys } from './sqlite-keys.js';
 import { sqliteSecrets } from './sqlite-secrets.js';
 import { sqliteOutbox, sqliteWebhooks } from './sqlite-webhooks.js';
+import { shareReads } from './read-snapshot.js';
 import { WriteQueue } from './write-queue.js';
 
 export const SQLITE_FILE = 'ductape.sqlite';
@@ -80,6 +82,8 @@ export function openSqliteStore(dataDir: string, options: { versionsToKeep?: num
   // Migrations ran with synchronous=FULL; from here on the write queue does the fsyncs.
   const wal = db.pragma('journal_mode', { simple: true }) === 'wal';
   if (wal) db.pragma('synchronous = NORMAL');
+  // From here on, the reads of one request share one read transaction (read-snapshot.ts).
+  const snapshot = shareReads(db);
   const writes = new WriteQueue(db, wal ? `${file}-wal` : undefined);
   const ping = db.prepare('SELECT 1');
   const audit = sqliteAudit(db, writes);
@@ -96,11 +100,15 @@ export function openSqliteStore(dataDir: string, options: { versionsToKeep?: num
     ...sqliteSecrets({ db, writes, audit, outbox, keys, versionsToKeep }),
     ...sqliteIdentity(db, writes, audit),
     ...audit.store,
+    requestArrived() {
+      snapshot.end();
+    },
     async ping() {
       ping.get();
     },
     async close() {
       if (!db.open) return;
+      snapshot.end();
       await writes.close();
       db.close();
     },
