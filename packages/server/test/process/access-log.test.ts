@@ -58,6 +58,11 @@ describe('the access log', () => {
       assert.equal(mine[0]?.status, 200);
       assert.equal(mine[0]?.level, 30);
     }
+    // Logged just before process.exit, in the same turn: only the flush on exit writes it.
+    assert.ok(
+      lines(server.output()).some((l) => l.msg === 'stopped'),
+      server.output(),
+    );
   });
 
   it('a crash (uncaught exception) logs it and loses none of the buffered lines before it', async () => {
