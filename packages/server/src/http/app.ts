@@ -2,7 +2,13 @@
  * Builds the HTTP application from its parts. Never listens: main.ts (and the tests) do.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { HttpLimits } from '../config.js';
 import type { AuditService } from '../services/audit/audit.service.js';
 import type { MembersService } from '../services/identity/members.service.js';
@@ -97,8 +103,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // headers over 16 KiB) are answered in our `{ code, message }` shape too.
     clientErrorHandler: answerClientError,
     genReqId: () => randomUUID(),
-    // One access line per request (see accessLog below), not Fastify's two.
-    logController: new LogController({ disableRequestLogging: true }),
+    // One access line per request (see AccessLog below), not Fastify's two.
+    logController: new AccessLog(deps.logger),
     // request.log: the child logger is made only if the request logs a line.
     childLoggerFactory: requestLogger,
     return503OnClosing: true,
@@ -113,7 +119,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // Node answers an `Expect` other than 100-continue with an empty 417. RFC 9110 allows
   // ignoring it instead: the request then gets its usual answer, in the usual shape.
   app.server.on('checkExpectation', (request, response) => app.server.emit('request', request, response));
-  accessLog(app, deps.logger);
   const metrics = deps.metrics;
   if (metrics) {
     // Every answered request, errors and unmatched routes included; not added when metrics are off.
@@ -185,15 +190,25 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
 /**
  * One line per answered request at `info`, written when the answer has gone: request id,
- * method, URL, status, time in ms and client address; never headers or bodies. The line is
- * built from those fields alone, none of which the redaction paths (logging.ts) can match, so
- * it skips redaction, which would double its cost. Not hooked at all when `info` is off.
+ * method, URL, status, time in ms and client address; never headers or bodies. Fastify's own
+ * request lines stay off. It is Fastify's documented way to customise them (a LogController
+ * whose `requestCompleted` Fastify calls when the response is finished or fails), so no
+ * onResponse hook runs per request. The line is built from those fields alone, none of which
+ * the redaction paths (logging.ts) can match, so it skips redaction, which would double its
+ * cost. Nothing is written when `info` is off.
  */
-function accessLog(app: FastifyInstance, logger: FastifyBaseLogger): void {
-  if (!['info', 'debug', 'trace'].includes(logger.level)) return;
-  const access = logger.child({}, { redact: { paths: [] } });
-  app.addHook('onResponse', (request, reply, done) => {
-    access.info(
+class AccessLog extends LogController {
+  private readonly access: FastifyBaseLogger | undefined;
+
+  constructor(logger: FastifyBaseLogger) {
+    super({ disableRequestLogging: true });
+    this.access = ['info', 'debug', 'trace'].includes(logger.level)
+      ? logger.child({}, { redact: { paths: [] } })
+      : undefined;
+  }
+
+  override requestCompleted(_error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+    this.access?.info(
       {
         reqId: request.id,
         method: request.method,
@@ -204,8 +219,7 @@ function accessLog(app: FastifyInstance, logger: FastifyBaseLogger): void {
       },
       'request',
     );
-    done();
-  });
+  }
 }
 
 /**
