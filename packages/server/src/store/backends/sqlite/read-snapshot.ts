@@ -87,35 +87,27 @@ export function shareReads(db: Database.Database): ReadSnapshot {
   const exec = db.exec.bind(db);
   const pragma = db.pragma.bind(db);
 
+  /** Makes `stmt`'s `method` do `first` before it runs. */
+  const before = (stmt: Statement, method: 'run' | 'get' | 'all', first: () => void): void => {
+    const original = stmt[method] as (...params: unknown[]) => unknown;
+    stmt[method] = function (this: Statement, ...params: unknown[]) {
+      first();
+      return original.apply(this, params);
+    } as never;
+  };
+  const join = (): void => snapshot.enter();
+  const end = (): void => snapshot.end();
+
   const asReader = (stmt: Statement): Statement => {
     // iterate() is left alone: an iterator may be held across turns, and a transaction
     // cannot end while one is open. It reads in a transaction of its own, as before.
-    const { get, all } = stmt;
-    stmt.get = function (this: Statement, ...params: unknown[]) {
-      snapshot.enter();
-      return get.apply(this, params);
-    };
-    stmt.all = function (this: Statement, ...params: unknown[]) {
-      snapshot.enter();
-      return all.apply(this, params);
-    };
+    before(stmt, 'get', join);
+    before(stmt, 'all', join);
     return stmt;
   };
   const asWriter = (stmt: Statement): Statement => {
-    const { run, get, all } = stmt;
-    stmt.run = function (this: Statement, ...params: unknown[]) {
-      snapshot.end();
-      return run.apply(this, params);
-    };
     // INSERT ... RETURNING and the like are read with get/all.
-    stmt.get = function (this: Statement, ...params: unknown[]) {
-      snapshot.end();
-      return get.apply(this, params);
-    };
-    stmt.all = function (this: Statement, ...params: unknown[]) {
-      snapshot.end();
-      return all.apply(this, params);
-    };
+    for (const method of ['run', 'get', 'all'] as const) before(stmt, method, end);
     return stmt;
   };
 
