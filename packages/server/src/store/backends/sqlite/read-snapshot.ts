@@ -99,8 +99,9 @@ export function shareReads(db: Database.Database): ReadSnapshot {
   const end = (): void => snapshot.end();
 
   const asReader = (stmt: Statement): Statement => {
-    // iterate() is left alone: an iterator may be held across turns, and a transaction
-    // cannot end while one is open. It reads in a transaction of its own, as before.
+    // iterate() is left alone and never begins the shared transaction: an iterator may be
+    // held across turns, and a transaction cannot end while one is open. The store's parts
+    // do not iterate (the operator commands that do open connections of their own).
     before(stmt, 'get', join);
     before(stmt, 'all', join);
     return stmt;
