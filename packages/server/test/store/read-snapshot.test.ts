@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { after, beforeEach, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { shareReads, type ReadSnapshot } from '../../src/store/backends/sqlite/read-snapshot.js';
 import {
@@ -35,7 +35,7 @@ describe('shared read transaction, on a raw connection', () => {
     other = new Database(file);
     other.pragma('busy_timeout = 2000');
   });
-  after(() => {
+  afterEach(() => {
     ours?.close();
     other?.close();
   });
@@ -135,7 +135,7 @@ describe('shared read transaction in the store', () => {
     other = new Database(join(dir, SQLITE_FILE));
     other.pragma('busy_timeout = 2000');
   });
-  after(async () => {
+  afterEach(async () => {
     other?.close();
     await store?.close();
   });

@@ -17,13 +17,13 @@ import { DEFAULT_VERSIONS_TO_KEEP, VALUE_BYTES_SQL } from '../../sql/secret-rows
 import type { Store } from '../../types.js';
 import { withStoreErrors } from './errors.js';
 import { migrateSqlite } from './migrate.js';
+import { shareReads } from './read-snapshot.js';
 import { sqliteAudit } from './sqlite-audit.js';
 import { sqliteIdentity } from './sqlite-identity.js';
 import { sqliteIntegrity } from './sqlite-integrity.js';
 import { sqliteKeys } from './sqlite-keys.js';
 import { sqliteSecrets } from './sqlite-secrets.js';
 import { sqliteOutbox, sqliteWebhooks } from './sqlite-webhooks.js';
-import { shareReads } from './read-snapshot.js';
 import { WriteQueue } from './write-queue.js';
 
 export const SQLITE_FILE = 'ductape.sqlite';
