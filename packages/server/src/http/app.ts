@@ -20,6 +20,7 @@ import type { UsageService } from '../services/secrets/usage.service.js';
 import type { WebhooksService } from '../services/webhooks/webhooks.service.js';
 import type { HttpMetrics } from '../metrics/http-metrics.js';
 import { AppError } from '../errors.js';
+import { accessLogWriter, type AccessEntry } from '../logging.js';
 import { limitConnectionsPerAddress } from './connection-limits.js';
 import { consoleFiles } from './console.js';
 import { answerClientError, errorHandler } from './errors.js';
@@ -193,32 +194,26 @@ export function buildApp(deps: AppDeps): FastifyInstance {
  * method, URL, status, time in ms and client address; never headers or bodies. Fastify's own
  * request lines stay off. It is Fastify's documented way to customise them (a LogController
  * whose `requestCompleted` Fastify calls when the response is finished or fails), so no
- * onResponse hook runs per request. The line is built from those fields alone, none of which
- * the redaction paths (logging.ts) can match, so it skips redaction, which would double its
- * cost. Nothing is written when `info` is off.
+ * onResponse hook runs per request. The line is pino's, put together without its generic
+ * serialiser (logging.ts, accessLogWriter). Nothing is written when `info` is off.
  */
 class AccessLog extends LogController {
-  private readonly access: FastifyBaseLogger | undefined;
+  private readonly write: ((entry: AccessEntry) => void) | undefined;
 
   constructor(logger: FastifyBaseLogger) {
     super({ disableRequestLogging: true });
-    this.access = ['info', 'debug', 'trace'].includes(logger.level)
-      ? logger.child({}, { redact: { paths: [] } })
-      : undefined;
+    this.write = accessLogWriter(logger);
   }
 
   override requestCompleted(_error: unknown, request: FastifyRequest, reply: FastifyReply): void {
-    this.access?.info(
-      {
-        reqId: request.id,
-        method: request.method,
-        url: request.url,
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime * 100) / 100,
-        ip: request.ip,
-      },
-      'request',
-    );
+    this.write?.({
+      reqId: request.id,
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 100) / 100,
+      ip: request.ip,
+    });
   }
 }
 
