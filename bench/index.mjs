@@ -184,16 +184,17 @@ function logBytes(target) {
 }
 
 const round2 = (n) => Math.round(n * 100) / 100;
+const round1 = (n) => Math.round(n * 10) / 10;
 
 /** One scenario: a fresh token, one checked request, then warm-up + measured load. */
-async function measure(server, scenario, seed) {
-  log(`${scenario.label}: ${SETTINGS.warmup} s warm-up + ${SETTINGS.duration} s`);
+async function measure(server, scenario, seed, times = {}) {
+  if (!times.duration) log(`${scenario.label}: ${SETTINGS.warmup} s warm-up + ${SETTINGS.duration} s`);
   const token = await signIn(server.url, seed);
   await scenario.check(server.url, token, seed);
   const request = scenario.request({ creds: seed, count: seed.count });
   const headers = { ...request.headers };
   if (!scenario.anonymous) headers.authorization = `Bearer ${token}`;
-  return drive(server, { ...scenario.load(SETTINGS), ...request, headers });
+  return drive(server, { ...scenario.load(SETTINGS), ...request, headers, ...times });
 }
 
 async function measureBare() {
@@ -207,47 +208,66 @@ async function measureBare() {
   }
 }
 
+/** Rounds of the logging measurement, and each leg's warm-up and measured seconds. */
+const LOGGING_ROUNDS = 8;
+const LOGGING_LEG = { warmup: 1, duration: 3 };
+
 /**
- * The cost of the access log: healthz and fetch served by a server at LOG_LEVEL=warn (no line
- * per request) and by one at the default (info), alternately, three times each, on the same
- * store; the cost is the extra server CPU per request at info, as a share of the CPU at info,
- * from the median run of each side. Alternating, and the median, keep both sides under the
- * same conditions on a machine whose speed drifts (every run is kept in results.json).
+ * The cost of the access log: healthz and fetch served by two servers running side by side on
+ * the same store, one at LOG_LEVEL=warn (no line per request) and one at the default (info).
+ * This VM's speed drifts by 15-40 % from one minute to the next, more than the cost measured,
+ * so the two sides are compared in pairs of short legs run back to back (4 s each, the order
+ * alternating), and the cost is the median of the rounds' differences in server CPU per
+ * request, as a share of the median CPU at info. Every leg is kept in results.json.
  */
 async function measureLogging(env, out, seeds) {
   const scenarios = baseScenarios().filter((s) => ['healthz', 'fetch'].includes(s.id) && out.scenarios[s.id]);
   if (scenarios.length === 0) return undefined;
+  const servers = {};
   const logging = {};
-  for (const scenario of scenarios) {
-    const runs = { info: [], warn: [] };
-    for (const level of ['warn', 'info', 'warn', 'info', 'warn', 'info']) {
-      const levelEnv = level === 'warn' ? { ...env, LOG_LEVEL: 'warn' } : env;
-      const logFile = join(env.DUCTAPE_DATA_DIR, `logging-${level}.log`);
-      const server = await startProcess(SERVER, {
-        env: levelEnv,
+  try {
+    for (const level of ['warn', 'info']) {
+      servers[level] = await startProcess(SERVER, {
+        env: level === 'warn' ? { ...env, LOG_LEVEL: 'warn' } : env,
         readyPath: '/readyz',
         nodeFlags: START_FLAGS,
-        logFile,
+        logFile: join(env.DUCTAPE_DATA_DIR, `logging-${level}.log`),
       });
-      try {
-        log(`logging cost, ${scenario.label} at ${level}`);
-        const r = await measure(server, scenario, seeds[scenario.seed]);
-        runs[level].push({ cpuUsPerRequest: r.serverCpuUsPerRequest, rps: r.rps });
-      } finally {
-        await server.stop();
-      }
     }
-    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    const info = median(runs.info.map((r) => r.cpuUsPerRequest));
-    const warn = median(runs.warn.map((r) => r.cpuUsPerRequest));
-    logging[scenario.id] = {
-      infoCpuUsPerRequest: Math.round(info * 10) / 10,
-      warnCpuUsPerRequest: Math.round(warn * 10) / 10,
-      infoRps: median(runs.info.map((r) => r.rps)),
-      warnRps: median(runs.warn.map((r) => r.rps)),
-      cost: (info - warn) / info,
-      runs,
-    };
+    for (const scenario of scenarios) {
+      log(
+        `logging cost, ${scenario.label}: ${LOGGING_ROUNDS} rounds of warn and info, ${LOGGING_LEG.duration} s each`,
+      );
+      const rounds = [];
+      for (let round = 0; round < LOGGING_ROUNDS; round++) {
+        const order = round % 2 === 0 ? ['warn', 'info'] : ['info', 'warn'];
+        const legs = {};
+        for (const level of order) {
+          const r = await measure(servers[level], scenario, seeds[scenario.seed], LOGGING_LEG);
+          legs[level] = { cpuUsPerRequest: r.serverCpuUsPerRequest, rps: Math.round(r.rps) };
+        }
+        rounds.push(legs);
+      }
+      const median = (xs) => {
+        const sorted = [...xs].sort((a, b) => a - b);
+        const mid = Math.floor(sorted.length / 2);
+        return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+      };
+      const info = median(rounds.map((r) => r.info.cpuUsPerRequest));
+      const warn = median(rounds.map((r) => r.warn.cpuUsPerRequest));
+      const extra = median(rounds.map((r) => r.info.cpuUsPerRequest - r.warn.cpuUsPerRequest));
+      logging[scenario.id] = {
+        infoCpuUsPerRequest: round1(info),
+        warnCpuUsPerRequest: round1(warn),
+        extraCpuUsPerRequest: round1(extra),
+        infoRps: median(rounds.map((r) => r.info.rps)),
+        warnRps: median(rounds.map((r) => r.warn.rps)),
+        cost: extra / info,
+        rounds,
+      };
+    }
+  } finally {
+    for (const server of Object.values(servers)) await server.stop();
   }
   return logging;
 }
