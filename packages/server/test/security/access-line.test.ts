@@ -84,7 +84,10 @@ describe('the access line', () => {
       accessLogWriter(logger)?.(sample);
       logger.info({ ...sample }, 'request');
       assert.equal(lines.length, 2);
-      const [viaWriter, viaPino] = lines.map((l) => l.replace(/"time":("[^"]*"|\d+)/, '"time":0'));
+      // The time's value is cut out, its form kept: an ISO string must stay a string.
+      const [viaWriter, viaPino] = lines.map((l) =>
+        l.replace(/"time":"[^"]*"/, '"time":"T"').replace(/"time":\d+/, '"time":0'),
+      );
       assert.equal(viaWriter, viaPino);
     }
   });
