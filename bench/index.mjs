@@ -21,7 +21,16 @@ import { join } from 'node:path';
 import { signIn } from './api.mjs';
 import { breakdown, formatProfiles } from './profile.mjs';
 import { measureRunOverhead } from './cli-overhead.mjs';
-import { killAll, ROOT, runLoad, runSeed, START_FLAGS, startProcess, watchProcess } from './processes.mjs';
+import {
+  defaultServerEnv,
+  killAll,
+  ROOT,
+  runLoad,
+  runSeed,
+  START_FLAGS,
+  startProcess,
+  watchProcess,
+} from './processes.mjs';
 import { baseScenarios, bigScenario } from './scenarios.mjs';
 import { allTargets, formatTable } from './targets.mjs';
 
@@ -105,15 +114,7 @@ async function cleanup() {
  * per request), a fresh store, nothing inherited that picks another setting.
  */
 function serverEnv(backend, masterKey) {
-  const env = { ...process.env };
-  for (const name of Object.keys(env)) {
-    if (name.startsWith('DUCTAPE_') || name === 'DATABASE_URL' || name === 'PORT' || name === 'HOST') {
-      delete env[name];
-    }
-  }
-  delete env.NODE_ENV;
-  delete env.LOG_LEVEL;
-  delete env.LOG_FORMAT;
+  const env = defaultServerEnv();
   Object.assign(env, {
     DUCTAPE_MASTER_KEY: masterKey,
     DUCTAPE_DATA_DIR: tempDir(backend),

@@ -26,6 +26,24 @@ export const START_FLAGS = (() => {
   return words.slice(1, -1);
 })();
 
+/**
+ * The server's environment as `npm start` gets it on a fresh machine: this one's, without
+ * anything that picks another setting (DUCTAPE_*, DATABASE_URL, PORT, HOST, NODE_ENV, LOG_*).
+ */
+export function defaultServerEnv() {
+  const env = { ...process.env };
+  for (const name of Object.keys(env)) {
+    if (
+      name.startsWith('DUCTAPE_') ||
+      name.startsWith('LOG_') ||
+      ['DATABASE_URL', 'PORT', 'HOST', 'NODE_ENV'].includes(name)
+    ) {
+      delete env[name];
+    }
+  }
+  return env;
+}
+
 /** Spawns a child and keeps track of it until it exits. */
 export function track(child) {
   children.add(child);
@@ -136,7 +154,10 @@ async function waitReady(child, url, timeoutMs, stderr) {
  * Starts a server process (`node [nodeFlags] <script>` with `env`) on a free port of 127.0.0.1 and waits
  * until `readyPath` answers. Returns its pid, URL and a `stop()` that ends it gracefully.
  */
-export async function startProcess(script, { env, readyPath, nodeFlags = [], logFile, profileName }) {
+export async function startProcess(
+  script,
+  { env, readyPath, nodeFlags = [], logFile, profileName, launcher = [], readyTimeoutMs = 60_000 },
+) {
   const port = await freePort();
   // BENCH_PROFILE=<dir>: the server writes a V8 CPU profile there when it stops.
   const profile = process.env.BENCH_PROFILE
@@ -149,8 +170,10 @@ export async function startProcess(script, { env, readyPath, nodeFlags = [], log
   // The server's log lines go to a file, as under a service manager; not to /dev/null, which
   // would hide the cost of writing them.
   const out = logFile ? openSync(logFile, 'a') : 'ignore';
+  // `launcher`: a command the server runs under (valgrind, for instructions.mjs).
+  const [command, ...args] = [...launcher, process.execPath, ...nodeFlags, ...profile, script];
   const child = track(
-    spawn(process.execPath, [...nodeFlags, ...profile, script], {
+    spawn(command, args, {
       cwd: ROOT,
       env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
       stdio: ['ignore', out, 'pipe'],
@@ -161,7 +184,7 @@ export async function startProcess(script, { env, readyPath, nodeFlags = [], log
   child.stderr.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitReady(child, `${url}${readyPath}`, 60_000, () => stderr.trim());
+    await waitReady(child, `${url}${readyPath}`, readyTimeoutMs, () => stderr.trim());
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
