@@ -67,6 +67,16 @@ describe('the access line', () => {
     }
   });
 
+  it('writes every time in hundredths of a millisecond as pino does', () => {
+    const { logger, lines } = capture((d) => createLogger({ logLevel: 'info' }, d));
+    const times = [0, 0.01, 0.05, 0.1, 0.5, 1, 9.99, 10.1, 59999.99, 999999999.99, 1e12, 1.5e15, 1e21, 0.001];
+    for (let n = 0; n < 20_000; n += 7) times.push(n / 100);
+    for (const ms of times) {
+      const [theirs, ours] = bothLines(logger, lines, { ...sample, ms });
+      assert.equal(ours, theirs, `ms ${ms}`);
+    }
+  });
+
   it('writes nothing when info is off, and goes through pino for a logger configured otherwise', () => {
     const quiet = capture((d) => createLogger({ logLevel: 'warn' }, d));
     assert.equal(accessLogWriter(quiet.logger), undefined);
