@@ -22,13 +22,15 @@ import {
   secretRowValues,
   SECRET_ROW_COLUMNS,
   SEALED_OVERHEAD,
-  toSecretMeta,
+  secretMetaOfTuple,
+  secretRowOfTuple,
   toSecretRow,
   toSizedMeta,
   toVersionMeta,
   VALUE_BYTES_SQL,
   type SecretListRow,
   type SecretRecord,
+  type SecretTuple,
   type VersionRecord,
 } from '../../sql/secret-rows.js';
 import { outboxEventsOf } from '../../sql/webhook-rows.js';
@@ -65,8 +67,9 @@ export function sqliteSecrets({
 }: SqliteSecretsDeps): SecretStore & SecretSizes {
   const sql = secretReads(SQLITE_DIALECT);
   const stmt = {
-    getSecret: db.prepare(sql.getSecret),
-    getSecretMeta: db.prepare(sql.getSecretMeta),
+    // One row as an array (see SecretTuple): the fetch and metadata routes read these.
+    getSecret: db.prepare(sql.getSecret).raw(),
+    getSecretMeta: db.prepare(sql.getSecretMeta).raw(),
     getSecrets: db.prepare(sql.getSecrets),
     listSecretRows: db.prepare(sql.listSecretRows),
     // Rows as arrays: better-sqlite3 then builds no object per row, most of a big list's cost.
@@ -105,12 +108,12 @@ export function sqliteSecrets({
   const updateStatements = new Map<string, Database.Statement>();
 
   const getSecret = async (workspaceId: string, key: string): Promise<SecretRow | undefined> => {
-    const r = stmt.getSecret.get(workspaceId, key) as SecretRecord<string> | undefined;
-    return r && toSecretRow(r, parseList);
+    const r = stmt.getSecret.get(workspaceId, key) as SecretTuple<string> | undefined;
+    return r && secretRowOfTuple(r, parseList);
   };
   const getSecretMeta = async (workspaceId: string, key: string): Promise<SecretMeta | undefined> => {
-    const r = stmt.getSecretMeta.get(workspaceId, key) as SecretRecord<string> | undefined;
-    return r && toSecretMeta(r, parseList);
+    const r = stmt.getSecretMeta.get(workspaceId, key) as SecretTuple<string> | undefined;
+    return r && secretMetaOfTuple(r, parseList);
   };
 
   /**
@@ -240,11 +243,12 @@ export function sqliteSecrets({
     deleteSecret(workspaceId, key, auditAppend) {
       return writes.run(() => {
         const freed = stmt.versionBytes.get(workspaceId, key) as number;
-        const before = stmt.getSecretMeta.get(workspaceId, key) as SecretRecord<string> | undefined;
+        const before = stmt.getSecretMeta.get(workspaceId, key) as SecretTuple<string> | undefined;
         const found = stmt.deleteSecret.run(workspaceId, key).changes === 1;
         if (found) stmt.addValueBytes.run(workspaceId, -freed);
         if (found && auditAppend) audit.appendSync(auditAppend);
-        if (found && before) outbox.appendSync(outboxEventsOf(auditAppend, toSecretMeta(before, parseList)));
+        if (found && before)
+          outbox.appendSync(outboxEventsOf(auditAppend, secretMetaOfTuple(before, parseList)));
         return found;
       });
     },
