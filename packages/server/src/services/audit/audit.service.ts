@@ -124,15 +124,23 @@ export function createAuditService({ store, sealer, keys, warn, reads = 'require
   }
 
   function event(actor: AuditActor, action: AuditAction, fields: AuditFields): AuditEvent {
+    const who = actorColumns(actor);
+    const origin = originColumns(actor);
+    // One literal, no spreads: spreading into an object literal costs V8 a property
+    // definition at a time, and every audited request makes one of these.
     return {
       at: Date.now(),
-      ...actorColumns(actor),
+      actorType: who.actorType,
+      actorId: who.actorId,
+      actorRole: who.actorRole,
       action,
       secretKey: fields.key ?? null,
       version: fields.version ?? null,
       outcome: fields.outcome ?? 'success',
       code: fields.code ?? null,
-      ...originColumns(actor),
+      requestId: origin.requestId,
+      clientIp: origin.clientIp,
+      userAgent: origin.userAgent,
       detail: fields.detail ? JSON.stringify(fields.detail) : null,
     };
   }

@@ -6,7 +6,7 @@
  */
 import type { Keyring } from '../../crypto/keyring.js';
 import { AppError, notFound } from '../../errors.js';
-import type { SecretMeta, SecretStore } from '../../store/secret-store.js';
+import type { SecretMeta, SecretRow, SecretStore } from '../../store/secret-store.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { Principal } from '../identity/principal.js';
 import { authorize } from '../identity/roles.js';
@@ -33,6 +33,24 @@ export async function sealedVersion(
   return found.sealed;
 }
 
+/** A row without its sealed value and MAC, as one literal (a rest pattern copies a property at a time). */
+function metaOf(row: SecretRow): SecretMeta {
+  return {
+    id: row.id,
+    workspaceId: row.workspaceId,
+    key: row.key,
+    description: row.description,
+    tokenType: row.tokenType,
+    scope: row.scope,
+    envs: row.envs,
+    expiresAt: row.expiresAt,
+    revokedAt: row.revokedAt,
+    version: row.version,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
 export interface SecretFetchDeps {
   store: SecretStore;
   keyring: Pick<Keyring, 'open' | 'verifyRow'>;
@@ -56,7 +74,7 @@ export function createSecretFetch({ store, keyring, audit }: SecretFetchDeps) {
     if (!row) throw notFound(key);
     const refused = stateError(row, key);
     if (refused) throw refused;
-    const { sealed: _sealed, mac: _mac, ...meta } = row;
+    const meta = metaOf(row);
     if (version === undefined || version === row.version) {
       return { meta, value: await openSecret(keyring, row) };
     }

@@ -122,6 +122,9 @@ export function auditValues(r: AuditRecord): unknown[] {
   ];
 }
 
+/** A record's MAC until it is computed. */
+const NO_MAC = Buffer.alloc(0);
+
 /**
  * Numbers and MACs `append`'s events after `head` (none: a new chain). Pure: the backend
  * reads the head and writes the result inside one transaction.
@@ -137,13 +140,34 @@ export function chainEvents(
   const records: AuditRecord[] = [];
   for (const event of append.events) {
     seq += 1;
-    const entry = { ...event, workspaceId, seq, macKey };
-    const mac = sealer.entryMac(prevMac, entry);
-    records.push({ ...entry, prevMac, mac });
-    prevMac = mac;
+    // One literal of a fixed shape: spreading the event into a new object costs V8 a
+    // property definition at a time.
+    const record: AuditRecord = {
+      workspaceId,
+      seq,
+      at: event.at,
+      actorType: event.actorType,
+      actorId: event.actorId,
+      actorRole: event.actorRole,
+      action: event.action,
+      secretKey: event.secretKey,
+      version: event.version,
+      outcome: event.outcome,
+      code: event.code,
+      requestId: event.requestId,
+      clientIp: event.clientIp,
+      userAgent: event.userAgent,
+      detail: event.detail,
+      macKey,
+      prevMac,
+      mac: NO_MAC,
+    };
+    record.mac = sealer.entryMac(prevMac, record);
+    records.push(record);
+    prevMac = record.mac;
   }
   const end = { workspaceId, seq, mac: prevMac, macKey };
-  return { records, head: { ...end, headMac: sealer.headMac(end) } };
+  return { records, head: { workspaceId, seq, mac: prevMac, macKey, headMac: sealer.headMac(end) } };
 }
 
 /**
