@@ -33,16 +33,7 @@ import {
 } from './processes.mjs';
 import { baseScenarios, bigScenario } from './scenarios.mjs';
 import { allTargets, formatTable } from './targets.mjs';
-
-function setting(name, fallback, min, max) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be a whole number from ${min} to ${max}, got '${raw}'`);
-  }
-  return value;
-}
+import { ONLY, setting } from './settings.mjs';
 
 const SETTINGS = {
   duration: setting('BENCH_DURATION', 10, 1, 600),
@@ -52,10 +43,6 @@ const SETTINGS = {
 };
 SETTINGS.bigPg = setting('BENCH_BIG_PG', SETTINGS.big, 1000, 10_000_000);
 
-/** `BENCH_ONLY=fetch,create`: only these scenario ids (fetchBig and run included), for quick checks. */
-const ONLY = process.env.BENCH_ONLY?.split(',')
-  .map((id) => id.trim())
-  .filter(Boolean);
 const wanted = (id) => !ONLY || ONLY.includes(id);
 
 const SERVER = 'packages/server/dist/main.js';

@@ -35,24 +35,12 @@ import { signIn } from './api.mjs';
 import { keyName } from './keys.mjs';
 import { defaultServerEnv, killAll, ROOT, runSeed, START_FLAGS, startProcess } from './processes.mjs';
 import { baseScenarios } from './scenarios.mjs';
-
-function setting(name, fallback, min, max) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be a whole number from ${min} to ${max}, got '${raw}'`);
-  }
-  return value;
-}
+import { ONLY, setting } from './settings.mjs';
 
 const REQUESTS = setting('INSTR_REQUESTS', 2000, 100, 100_000);
 const ROUNDS = setting('INSTR_ROUNDS', 4, 1, 20);
 const WARMUP = setting('INSTR_WARMUP', 10_000, 0, 100_000);
 const IDS = ['healthz', 'me', 'metadata', 'fetch'];
-const ONLY = process.env.BENCH_ONLY?.split(',')
-  .map((id) => id.trim())
-  .filter(Boolean);
 const SCENARIOS = baseScenarios().filter((s) => IDS.includes(s.id) && (!ONLY || ONLY.includes(s.id)));
 const SEEDED = 10_000;
 const log = (message) => process.stderr.write(`[instructions] ${message}\n`);
