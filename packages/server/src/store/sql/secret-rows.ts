@@ -89,9 +89,9 @@ export function toSecretRow<L>(r: SecretRecord<L>, decodeList: (list: L) => stri
 
 /**
  * A row of SECRET_ROW_COLUMNS (or its first twelve, SECRET_META_COLUMNS) read as an array.
- * better-sqlite3 builds a row object one property at a time through V8's slow path (about
- * 1,500 instructions a column, bench/instructions.mjs); an array and one object literal here
- * cost a fraction of that.
+ * better-sqlite3 builds a row object one property at a time through V8's slow path; read as
+ * an array and mapped by one object literal here, a fetch counted about 10 % fewer
+ * instructions and a metadata read about 8 % (bench/instructions.mjs, bench/README.md).
  */
 export type SecretTuple<L = string[]> = [
   id: string,
