@@ -14,10 +14,10 @@
  * (`callgrind_control -i on`), off again, and the counts dumped, one file per thread. Requests
  * go one at a time over one keep-alive connection, so every round does the same work (each
  * fetch's audit entry is a batch of its own). The requests are served on the main thread: its
- * count is steady from round to round (within about 1 % once warm), while V8's helper threads
- * (concurrent marking, compiling) do their work in bursts that land in one round or another.
- * The lowest main-thread round is compared (a major GC or a late compile only ever adds to a
- * round); the medians and every thread's counts are printed and kept too.
+ * count is steadier than every thread's (healthz and me rounds within 1-5 % once warm, a
+ * fetch's up to 13 %: V8's JIT state moves it), while V8's helper threads (concurrent marking,
+ * compiling) do their work in bursts that land in one round or another. The lowest main-thread
+ * round is compared (a major GC, a late compile or a deoptimisation only adds to a round); the medians and every thread's counts are printed and kept too.
  *
  * Settings (environment): INSTR_REQUESTS (2000 a round), INSTR_ROUNDS (4), INSTR_WARMUP
  * (10000 requests), BENCH_ONLY (scenario ids: healthz, me, metadata, fetch), INSTR_KEEP=1 (keep
