@@ -14,7 +14,7 @@
  * (`callgrind_control -i on`), off again, and the counts dumped, one file per thread. Requests
  * go one at a time over one keep-alive connection, so every round does the same work (each
  * fetch's audit entry is a batch of its own). The requests are served on the main thread: its
- * count is steadier than every thread's (healthz and me rounds within 1-5 % once warm, a
+ * count is steadier than every thread's (healthz and me rounds within 1-6 % once warm, a
  * fetch's up to 13 %: V8's JIT state moves it), while V8's helper threads (concurrent marking,
  * compiling) do their work in bursts that land in one round or another. The lowest main-thread
  * round is compared (a major GC, a late compile or a deoptimisation only adds to a round); the medians and every thread's counts are printed and kept too.
